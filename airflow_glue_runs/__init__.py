@@ -1,0 +1,41 @@
+"""
+airflow-glue-runs: an Apache Airflow provider that runs AWS Glue job runs.
+
+Public import paths: ``airflow_glue_runs.hooks.GlueJobRunHook``, ``airflow_glue_runs.job_run.JobRun`` and
+``JobRunState``, ``airflow_glue_runs.operators.GlueJobRunOperator``, ``airflow_glue_runs.triggers.GlueJobRunTrigger``,
+``airflow_glue_runs.sensors.GlueJobRunSensor``. Importing this package imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("airflow-glue-runs")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0.0.0"
+
+_INTEGRATION = "AWS Glue job runs"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe the provider to Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    return {
+        "package-name": "airflow-glue-runs",
+        "name": "AWS Glue job runs",
+        "description": "Run AWS Glue job runs from Airflow: one state model, cheap deferred waits, no duplicate runs.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION,
+                "external-doc-url": "https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-jobs-runs.html",
+                "tags": ["aws"],
+            }
+        ],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.hooks"]}],
+        "operators": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.operators"]}],
+        "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.sensors"]}],
+        "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.triggers"]}],
+        "extra-links": ["airflow_glue_runs.links.GlueJobRunLink"],
+    }

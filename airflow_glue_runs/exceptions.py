@@ -1,0 +1,157 @@
+"""The project's exception types: bad parameters, Glue API errors, and runs that did not succeed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
+
+__all__ = [
+    "GlueAccessDeniedError",
+    "GlueApiError",
+    "GlueConcurrentRunsExceededError",
+    "GlueEntityNotFoundError",
+    "GlueInternalServiceError",
+    "GlueInvalidInputError",
+    "GlueJobRunParameterError",
+    "GlueOperationTimeoutError",
+    "GlueResourceNumberLimitExceededError",
+    "GlueRunsError",
+    "GlueThrottlingError",
+    "translate_client_error",
+]
+
+
+class GlueRunsError(Exception):
+    """Base class of every error raised by airflow-glue-runs."""
+
+
+class GlueJobRunParameterError(GlueRunsError, ValueError):
+    """
+    A parameter failed validation; nothing was sent to AWS.
+
+    :param parameter: the parameter's name as the caller wrote it (e.g. ``worker_type``).
+    :param problem: what is wrong and what is allowed.
+    """
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"Invalid {parameter}: {problem}")
+        self.parameter = parameter
+        self.problem = problem
+
+
+class GlueApiError(GlueRunsError):
+    """
+    Glue answered an API call with an error.
+
+    :param operation: the Glue operation, e.g. ``StartJobRun``.
+    :param code: the AWS error code, e.g. ``ConcurrentRunsExceededException``.
+    :param aws_message: the error message AWS sent, unchanged.
+    :param hint: what the user can do about it, when there is something useful to say.
+    """
+
+    default_hint: str | None = None
+
+    def __init__(
+        self,
+        operation: str,
+        code: str,
+        aws_message: str,
+        *,
+        job_name: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.code = code
+        self.aws_message = aws_message
+        self.job_name = job_name
+        self.hint = hint if hint is not None else self.default_hint
+        where = f" for job {job_name!r}" if job_name else ""
+        text = f"Glue {operation}{where} failed with {code}: {aws_message}"
+        if self.hint:
+            text += f" Hint: {self.hint}"
+        super().__init__(text)
+
+
+class GlueEntityNotFoundError(GlueApiError):
+    """The job or run does not exist (``EntityNotFoundException``)."""
+
+    default_hint = "Check the job name, the run id, the region and the AWS account of the connection."
+
+
+class GlueConcurrentRunsExceededError(GlueApiError):
+    """The job already has ``MaxConcurrentRuns`` active runs (``ConcurrentRunsExceededException``)."""
+
+    default_hint = (
+        "Raise the job's MaxConcurrentRuns (ExecutionProperty), or start the run with "
+        "job_run_queuing_enabled=True so Glue queues it (WAITING) instead of refusing it."
+    )
+
+
+class GlueInvalidInputError(GlueApiError):
+    """Glue refused the request's input (``InvalidInputException``)."""
+
+
+class GlueResourceNumberLimitExceededError(GlueApiError):
+    """An account or job limit was reached (``ResourceNumberLimitExceededException``)."""
+
+    default_hint = "Check the Glue service quotas of the account and Region (Service Quotas console)."
+
+
+class GlueInternalServiceError(GlueApiError):
+    """Glue failed internally (``InternalServiceException``); botocore's retries did not get through."""
+
+
+class GlueOperationTimeoutError(GlueApiError):
+    """The Glue operation timed out (``OperationTimeoutException``)."""
+
+
+class GlueAccessDeniedError(GlueApiError):
+    """The credentials may not call this operation (``AccessDeniedException`` and friends)."""
+
+    default_hint = "Grant the connection's IAM identity the glue action named in the message."
+
+
+class GlueThrottlingError(GlueApiError):
+    """Glue kept throttling after botocore's retry mode gave up."""
+
+    default_hint = (
+        "Raise the retry budget in the connection extra, e.g. "
+        '{"config_kwargs": {"retries": {"mode": "adaptive", "max_attempts": 10}}}.'
+    )
+
+
+_BY_CODE: dict[str, type[GlueApiError]] = {
+    "EntityNotFoundException": GlueEntityNotFoundError,
+    "ConcurrentRunsExceededException": GlueConcurrentRunsExceededError,
+    "InvalidInputException": GlueInvalidInputError,
+    "ResourceNumberLimitExceededException": GlueResourceNumberLimitExceededError,
+    "InternalServiceException": GlueInternalServiceError,
+    "OperationTimeoutException": GlueOperationTimeoutError,
+    "AccessDeniedException": GlueAccessDeniedError,
+    "AccessDenied": GlueAccessDeniedError,
+    "UnauthorizedOperation": GlueAccessDeniedError,
+    "UnrecognizedClientException": GlueAccessDeniedError,
+    "InvalidClientTokenId": GlueAccessDeniedError,
+    "ExpiredTokenException": GlueAccessDeniedError,
+    "ThrottlingException": GlueThrottlingError,
+    "Throttling": GlueThrottlingError,
+    "TooManyRequestsException": GlueThrottlingError,
+}
+
+
+def translate_client_error(error: ClientError, *, job_name: str | None = None) -> GlueApiError:
+    """
+    Turn a botocore ``ClientError`` into the project's exception type for its AWS error code.
+
+    The AWS code and message are kept unchanged on the result; raise it ``from`` the original error.
+    """
+    response: dict[str, Any] = dict(error.response)
+    err = response.get("Error", {})
+    code = str(err.get("Code") or "Unknown")
+    message = str(err.get("Message") or error)
+    operation = str(getattr(error, "operation_name", None) or "unknown operation")
+    cls = _BY_CODE.get(code, GlueApiError)
+    return cls(operation, code, message, job_name=job_name)

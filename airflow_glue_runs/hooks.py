@@ -1,0 +1,296 @@
+"""
+``GlueJobRunHook``: a thin typed wrapper over Glue's job run API, sync and async.
+
+Credentials, regions and endpoints come from the Amazon provider's ``AwsBaseHook`` (an Airflow ``aws``
+connection). Sync methods and their ``a``-prefixed async twins share request building, error translation and
+response parsing; only the I/O differs. The hook never sleeps: throttling and transient errors are retried by
+botocore's retry mode (``standard`` with 5 attempts unless the connection or ``config`` says otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from airflow_glue_runs.exceptions import GlueJobRunParameterError, translate_client_error
+from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.start_request import build_start_job_run_request, check_int, check_name
+
+if TYPE_CHECKING:
+    from mypy_boto3_glue import GlueClient
+
+__all__ = ["DEFAULT_RETRIES", "GlueJobRunHook", "JobRunsPage", "StopJobRunError", "StopJobRunsResult"]
+
+DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
+"""botocore retry settings used when neither the connection extra nor ``config`` sets ``retries``."""
+
+MAX_STOP_BATCH = 25
+"""BatchStopJobRun accepts at most 25 run ids per call."""
+MAX_PAGE_SIZE = 200
+"""GetJobRuns returns at most 200 runs per page."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobRunsPage:
+    """One GetJobRuns page: the runs in the order Glue sent them, and the token of the next page."""
+
+    runs: tuple[JobRun, ...]
+    next_token: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StopJobRunError:
+    """A run that BatchStopJobRun did not stop, with Glue's reason."""
+
+    run_id: str
+    code: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StopJobRunsResult:
+    """What BatchStopJobRun did: the runs it accepted to stop and the per-run errors it reported."""
+
+    job_name: str
+    stopped: tuple[str, ...]
+    errors: tuple[StopJobRunError, ...]
+
+
+@contextlib.contextmanager
+def _translated(job_name: str | None) -> Iterator[None]:
+    """Re-raise botocore ``ClientError`` as the project's exception types, keeping AWS's code and message."""
+    try:
+        yield
+    except ClientError as err:
+        raise translate_client_error(err, job_name=job_name) from err
+
+
+def _get_job_run_request(job_name: str, run_id: str) -> dict[str, Any]:
+    return {"JobName": check_name("job_name", job_name), "RunId": check_name("run_id", run_id)}
+
+
+def _get_job_runs_request(job_name: str, max_results: int | None, next_token: str | None) -> dict[str, Any]:
+    request: dict[str, Any] = {"JobName": check_name("job_name", job_name)}
+    if max_results is not None:
+        request["MaxResults"] = check_int("max_results", max_results, minimum=1, maximum=MAX_PAGE_SIZE)
+    if next_token is not None:
+        request["NextToken"] = next_token
+    return request
+
+
+def _paginate_request(
+    job_name: str, page_size: int | None, max_items: int | None, starting_token: str | None
+) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if page_size is not None:
+        config["PageSize"] = check_int("page_size", page_size, minimum=1, maximum=MAX_PAGE_SIZE)
+    if max_items is not None:
+        config["MaxItems"] = check_int("max_items", max_items, minimum=1)
+    if starting_token is not None:
+        config["StartingToken"] = starting_token
+    return {"JobName": check_name("job_name", job_name), "PaginationConfig": config}
+
+
+def _stop_batches(job_name: str, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+    check_name("job_name", job_name)
+    if isinstance(run_ids, str) or not run_ids:
+        raise GlueJobRunParameterError("run_ids", "expected a non-empty list of run ids")
+    ids = list(dict.fromkeys(check_name("run_ids", run_id) for run_id in run_ids))
+    return [{"JobName": job_name, "JobRunIds": ids[i : i + MAX_STOP_BATCH]} for i in range(0, len(ids), MAX_STOP_BATCH)]
+
+
+def _parse_page(response: Mapping[str, Any]) -> JobRunsPage:
+    runs = tuple(JobRun.from_api(item) for item in response.get("JobRuns", ()))
+    return JobRunsPage(runs=runs, next_token=response.get("NextToken") or None)
+
+
+def _merge_stop_responses(job_name: str, responses: Sequence[Mapping[str, Any]]) -> StopJobRunsResult:
+    stopped: list[str] = []
+    errors: list[StopJobRunError] = []
+    for response in responses:
+        stopped.extend(item["JobRunId"] for item in response.get("SuccessfulSubmissions", ()))
+        for item in response.get("Errors", ()):
+            detail = item.get("ErrorDetail", {})
+            errors.append(
+                StopJobRunError(
+                    run_id=item.get("JobRunId", ""),
+                    code=detail.get("ErrorCode", "Unknown"),
+                    message=detail.get("ErrorMessage", ""),
+                )
+            )
+    return StopJobRunsResult(job_name=job_name, stopped=tuple(stopped), errors=tuple(errors))
+
+
+class GlueJobRunHook(AwsBaseHook):
+    """
+    Start, read, list and stop AWS Glue job runs through an Airflow ``aws`` connection.
+
+    Accepts ``AwsBaseHook``'s arguments (``aws_conn_id``, ``region_name``, ``verify``, ``config``);
+    the client type is always ``glue``. Async methods take an optional aiobotocore ``client``; without one
+    they open a client for the call.
+    """
+
+    hook_name = "AWS Glue job runs"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["client_type"] = "glue"
+        super().__init__(*args, **kwargs)
+
+    def _get_config(self, config: Config | None = None) -> Config:
+        """Add botocore's ``standard`` retry mode unless the connection or caller configured retries."""
+        merged: Config = super()._get_config(config)
+        if getattr(merged, "retries", None) is None:
+            merged = Config(retries=cast(Any, dict(DEFAULT_RETRIES))).merge(merged)
+        return merged
+
+    @property
+    def glue(self) -> GlueClient:
+        """The hook's boto3 Glue client (cached by ``AwsBaseHook.conn``)."""
+        return cast("GlueClient", self.conn)
+
+    # -- start -------------------------------------------------------------------------------------------------
+
+    def start_job_run(self, job_name: str, arguments: Mapping[str, Any] | None = None, **options: Any) -> str:
+        """
+        Start a run of ``job_name`` and return its run id.
+
+        ``options`` are the StartJobRun fields in snake_case (see
+        :func:`~airflow_glue_runs.start_request.build_start_job_run_request`); all are checked before the call.
+        """
+        request = build_start_job_run_request(job_name, arguments, **options)
+        with _translated(job_name):
+            response = self.glue.start_job_run(**request)
+        run_id: str = response["JobRunId"]
+        self.log.info("Started Glue job run %s of job %s", run_id, job_name)
+        return run_id
+
+    async def astart_job_run(
+        self, job_name: str, arguments: Mapping[str, Any] | None = None, *, client: Any = None, **options: Any
+    ) -> str:
+        """Async twin of :meth:`start_job_run`."""
+        request = build_start_job_run_request(job_name, arguments, **options)
+        response = await self._acall("start_job_run", request, job_name, client)
+        run_id: str = response["JobRunId"]
+        self.log.info("Started Glue job run %s of job %s", run_id, job_name)
+        return run_id
+
+    # -- read --------------------------------------------------------------------------------------------------
+
+    def get_job_run(self, job_name: str, run_id: str) -> JobRun:
+        """Read one run (GetJobRun)."""
+        request = _get_job_run_request(job_name, run_id)
+        with _translated(job_name):
+            response = self.glue.get_job_run(**request)
+        return JobRun.from_api(response["JobRun"])
+
+    async def aget_job_run(self, job_name: str, run_id: str, *, client: Any = None) -> JobRun:
+        """Async twin of :meth:`get_job_run`."""
+        request = _get_job_run_request(job_name, run_id)
+        response = await self._acall("get_job_run", request, job_name, client)
+        return JobRun.from_api(response["JobRun"])
+
+    def get_job_runs_page(
+        self, job_name: str, *, max_results: int | None = None, next_token: str | None = None
+    ) -> JobRunsPage:
+        """Read one GetJobRuns page of up to ``max_results`` (1-200) runs, in the order Glue sends them."""
+        request = _get_job_runs_request(job_name, max_results, next_token)
+        with _translated(job_name):
+            response = self.glue.get_job_runs(**request)
+        return _parse_page(response)
+
+    async def aget_job_runs_page(
+        self,
+        job_name: str,
+        *,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        client: Any = None,
+    ) -> JobRunsPage:
+        """Async twin of :meth:`get_job_runs_page`."""
+        request = _get_job_runs_request(job_name, max_results, next_token)
+        return _parse_page(await self._acall("get_job_runs", request, job_name, client))
+
+    def iter_job_runs(
+        self,
+        job_name: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> Iterator[JobRun]:
+        """Yield the job's runs through boto3's GetJobRuns paginator (AWS documents newest first)."""
+        request = _paginate_request(job_name, page_size, max_items, starting_token)
+        with _translated(job_name):
+            for page in self.glue.get_paginator("get_job_runs").paginate(**request):
+                yield from _parse_page(page).runs
+
+    async def aiter_job_runs(
+        self,
+        job_name: str,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+        client: Any = None,
+    ) -> AsyncIterator[JobRun]:
+        """Async twin of :meth:`iter_job_runs`, over aiobotocore's paginator."""
+        request = _paginate_request(job_name, page_size, max_items, starting_token)
+        async with self._aclient(client) as glue:
+            with _translated(job_name):
+                async for page in glue.get_paginator("get_job_runs").paginate(**request):
+                    for run in _parse_page(page).runs:
+                        yield run
+
+    # -- stop --------------------------------------------------------------------------------------------------
+
+    def stop_job_runs(self, job_name: str, run_ids: Sequence[str]) -> StopJobRunsResult:
+        """Ask Glue to stop runs (BatchStopJobRun, 25 ids per call); per-run refusals are in ``errors``."""
+        responses = []
+        for request in _stop_batches(job_name, run_ids):
+            with _translated(job_name):
+                responses.append(self.glue.batch_stop_job_run(**request))
+        return self._log_stop(_merge_stop_responses(job_name, responses))
+
+    async def astop_job_runs(self, job_name: str, run_ids: Sequence[str], *, client: Any = None) -> StopJobRunsResult:
+        """Async twin of :meth:`stop_job_runs`."""
+        responses = []
+        async with self._aclient(client) as glue:
+            for request in _stop_batches(job_name, run_ids):
+                responses.append(await self._acall("batch_stop_job_run", request, job_name, glue))
+        return self._log_stop(_merge_stop_responses(job_name, responses))
+
+    def _log_stop(self, result: StopJobRunsResult) -> StopJobRunsResult:
+        if result.stopped:
+            self.log.info("Asked Glue to stop run(s) %s of job %s", ", ".join(result.stopped), result.job_name)
+        for error in result.errors:
+            self.log.warning(
+                "Glue did not stop run %s of job %s: %s: %s",
+                error.run_id,
+                result.job_name,
+                error.code,
+                error.message,
+            )
+        return result
+
+    # -- async plumbing ----------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _aclient(self, client: Any) -> AsyncIterator[Any]:
+        """Yield ``client``, or open an aiobotocore client for the block when none is given."""
+        if client is not None:
+            yield client
+            return
+        async with await self.get_async_conn() as opened:  # type: ignore[no-untyped-call]
+            yield opened
+
+    async def _acall(self, method: str, request: Mapping[str, Any], job_name: str, client: Any) -> dict[str, Any]:
+        async with self._aclient(client) as glue:
+            with _translated(job_name):
+                response: dict[str, Any] = await getattr(glue, method)(**request)
+        return response
