@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
+    from airflow_glue_runs.waiting import WaitResult
+
 
 __all__ = [
     "GlueAccessDeniedError",
@@ -15,7 +17,14 @@ __all__ = [
     "GlueEntityNotFoundError",
     "GlueInternalServiceError",
     "GlueInvalidInputError",
+    "GlueJobRunExpiredError",
+    "GlueJobRunFailedError",
+    "GlueJobRunNotFoundError",
+    "GlueJobRunOutcomeError",
     "GlueJobRunParameterError",
+    "GlueJobRunQueueTimeoutError",
+    "GlueJobRunStoppedError",
+    "GlueJobRunTimeoutError",
     "GlueOperationTimeoutError",
     "GlueResourceNumberLimitExceededError",
     "GlueRunsError",
@@ -155,3 +164,44 @@ def translate_client_error(error: ClientError, *, job_name: str | None = None) -
     operation = str(getattr(error, "operation_name", None) or "unknown operation")
     cls = _BY_CODE.get(code, GlueApiError)
     return cls(operation, code, message, job_name=job_name)
+
+
+class GlueJobRunOutcomeError(GlueRunsError):
+    """A watched run did not succeed; ``result`` holds the verdict and the run as last seen.
+
+    :param result: the :class:`~airflow_glue_runs.waiting.WaitResult` that ended the wait.
+    :param console_url: the run's page in the AWS console, when known.
+    """
+
+    def __init__(self, result: WaitResult, *, console_url: str | None = None) -> None:
+        self.result = result
+        self.run = result.run
+        self.console_url = console_url
+        text = result.message
+        if console_url:
+            text += f" Console: {console_url}"
+        super().__init__(text)
+
+
+class GlueJobRunFailedError(GlueJobRunOutcomeError):
+    """The run ended FAILED or ERROR (and the base of STOPPED and EXPIRED)."""
+
+
+class GlueJobRunStoppedError(GlueJobRunFailedError):
+    """The run was stopped (STOPPED), from the console, the API, or this provider's on_kill."""
+
+
+class GlueJobRunExpiredError(GlueJobRunFailedError):
+    """The run stayed queued until Glue expired it (EXPIRED); it never started."""
+
+
+class GlueJobRunTimeoutError(GlueJobRunOutcomeError):
+    """The run hit its own Timeout and Glue ended it (TIMEOUT)."""
+
+
+class GlueJobRunQueueTimeoutError(GlueJobRunOutcomeError):
+    """The run stayed WAITING longer than ``max_queue_wait``."""
+
+
+class GlueJobRunNotFoundError(GlueJobRunOutcomeError):
+    """The run or its job disappeared, or the connection may no longer read it, while it was watched."""

@@ -1,0 +1,219 @@
+"""The waiting policy shared by the operator's worker-side loop, the trigger and the sensor.
+
+Everything here is pure: no I/O, no sleeping, no clock of its own. A :class:`RunWatch` is fed each observation
+of a run and answers what to log and whether the wait is over; a :class:`WaitResult` is the verdict, with a
+lossless JSON round trip (it is the trigger's event payload). :func:`raise_for_result` turns a verdict into the
+outcome of a task, so the operator and the sensor judge a run the same way whether it was watched on the worker
+or in the triggerer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from airflow_glue_runs.exceptions import (
+    GlueJobRunExpiredError,
+    GlueJobRunFailedError,
+    GlueJobRunNotFoundError,
+    GlueJobRunOutcomeError,
+    GlueJobRunQueueTimeoutError,
+    GlueJobRunStoppedError,
+    GlueJobRunTimeoutError,
+)
+from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
+
+__all__ = ["Resolution", "RunWatch", "WaitResult", "raise_for_result"]
+
+
+class Resolution(StrEnum):
+    """How a wait on a run ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    QUEUE_TIMEOUT = "queue_timeout"
+    """The run stayed WAITING longer than ``max_queue_wait``; it may still be queued in Glue."""
+    NOT_FOUND = "not_found"
+    """The run or its job no longer exists."""
+    ACCESS_DENIED = "access_denied"
+    """The connection may no longer read the run."""
+
+
+_BY_CATEGORY: dict[RunCategory, Resolution] = {
+    RunCategory.SUCCEEDED: Resolution.SUCCEEDED,
+    RunCategory.FAILED: Resolution.FAILED,
+    RunCategory.TIMED_OUT: Resolution.TIMED_OUT,
+}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WaitResult:
+    """The verdict on a watched run: what happened, the run as last seen, and a message for humans."""
+
+    resolution: Resolution
+    job_name: str
+    run_id: str
+    message: str
+    run: JobRun | None = None
+
+    @property
+    def is_success(self) -> bool:
+        """Whether the run succeeded."""
+        return self.resolution is Resolution.SUCCEEDED
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the verdict as JSON data (a trigger event payload)."""
+        return {
+            "resolution": self.resolution.value,
+            "job_name": self.job_name,
+            "run_id": self.run_id,
+            "message": self.message,
+            "run": self.run.to_json() if self.run is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WaitResult:
+        """Rebuild a verdict from :meth:`to_json` output."""
+        run = data.get("run")
+        return cls(
+            resolution=Resolution(data["resolution"]),
+            job_name=data["job_name"],
+            run_id=data["run_id"],
+            message=data["message"],
+            run=JobRun.from_json(run) if run is not None else None,
+        )
+
+
+@dataclasses.dataclass
+class RunWatch:
+    """What a waiter remembers about one run between polls, and the rules that turn an observation into steps.
+
+    :param job_name: the run's job.
+    :param run_id: the run's id.
+    :param max_queue_wait: seconds a run may stay WAITING before the wait ends with ``QUEUE_TIMEOUT``;
+        ``None`` waits as long as Glue keeps the run queued. Queue time counts from the run's ``StartedOn``
+        (when Glue accepted it), so a waiter rebuilt after a restart keeps the same budget.
+    """
+
+    job_name: str
+    run_id: str
+    max_queue_wait: float | None = None
+    last_state: JobRunState | None = None
+    last_state_detail: str | None = None
+    first_seen_queued: datetime | None = None
+
+    def observe(self, run: JobRun, now: datetime) -> tuple[list[str], WaitResult | None]:
+        """Take one observation of the run at wall-clock time ``now`` (timezone-aware).
+
+        Return the log lines this observation deserves (a state change, or a new StateDetail while WAITING;
+        nothing for a poll that saw no change) and the verdict when the wait is over.
+        """
+        lines: list[str] = []
+        state = run.state
+        changed = state != self.last_state
+        if changed:
+            lines.append(f"Glue job run {self.run_id} of job {self.job_name} is {state}.")
+        if state is JobRunState.WAITING:
+            queued_since = self._queued_since(run, now)
+            waited = max(0.0, (now - queued_since).total_seconds())
+            if changed or run.state_detail != self.last_state_detail:
+                lines.append(
+                    f"Glue job run {self.run_id} has been queued for {waited:.0f} s: "
+                    f"{run.state_detail or 'no StateDetail given'}."
+                )
+            if self.max_queue_wait is not None and waited > self.max_queue_wait:
+                self._remember(run)
+                return lines, WaitResult(
+                    resolution=Resolution.QUEUE_TIMEOUT,
+                    job_name=self.job_name,
+                    run_id=self.run_id,
+                    run=run,
+                    message=(
+                        f"Glue job run {self.run_id} of job {self.job_name} stayed WAITING for {waited:.0f} s, "
+                        f"longer than max_queue_wait={self.max_queue_wait:g} s. "
+                        f"StateDetail: {run.state_detail or 'none'}."
+                    ),
+                )
+        self._remember(run)
+        resolution = _BY_CATEGORY.get(run.category)
+        if resolution is None:
+            return lines, None
+        return lines, WaitResult(
+            resolution=resolution,
+            job_name=self.job_name,
+            run_id=self.run_id,
+            run=run,
+            message=describe_run(run, self.job_name, self.run_id),
+        )
+
+    def vanished(self, reason: str) -> WaitResult:
+        """Return the verdict for a run or job that Glue no longer knows."""
+        return WaitResult(
+            resolution=Resolution.NOT_FOUND,
+            job_name=self.job_name,
+            run_id=self.run_id,
+            message=f"Glue job run {self.run_id} of job {self.job_name} no longer exists: {reason}",
+        )
+
+    def denied(self, reason: str) -> WaitResult:
+        """Return the verdict for a run the connection may no longer read."""
+        return WaitResult(
+            resolution=Resolution.ACCESS_DENIED,
+            job_name=self.job_name,
+            run_id=self.run_id,
+            message=f"Access denied reading Glue job run {self.run_id} of job {self.job_name}: {reason}",
+        )
+
+    def _queued_since(self, run: JobRun, now: datetime) -> datetime:
+        if run.started_on is not None:
+            return run.started_on
+        if self.first_seen_queued is None:
+            self.first_seen_queued = now
+        return self.first_seen_queued
+
+    def _remember(self, run: JobRun) -> None:
+        self.last_state = run.state
+        self.last_state_detail = run.state_detail
+
+
+def describe_run(run: JobRun, job_name: str, run_id: str) -> str:
+    """One sentence on a run's state with Glue's own explanation (ErrorMessage or StateDetail)."""
+    text = f"Glue job run {run_id} of job {job_name} ended {run.state}"
+    if run.execution_time is not None:
+        text += f" after {timedelta(seconds=run.execution_time)} of execution"
+    reason = run.error_message or run.state_detail
+    return f"{text}: {reason}" if reason else f"{text}."
+
+
+_ERROR_BY_STATE: dict[JobRunState, type[GlueJobRunOutcomeError]] = {
+    JobRunState.STOPPED: GlueJobRunStoppedError,
+    JobRunState.EXPIRED: GlueJobRunExpiredError,
+}
+
+_ERROR_BY_RESOLUTION: dict[Resolution, type[GlueJobRunOutcomeError]] = {
+    Resolution.FAILED: GlueJobRunFailedError,
+    Resolution.TIMED_OUT: GlueJobRunTimeoutError,
+    Resolution.QUEUE_TIMEOUT: GlueJobRunQueueTimeoutError,
+    Resolution.NOT_FOUND: GlueJobRunNotFoundError,
+    Resolution.ACCESS_DENIED: GlueJobRunNotFoundError,
+}
+
+
+def raise_for_result(result: WaitResult, *, console_url: str | None = None) -> None:
+    """Return if the run succeeded; otherwise raise the exception type for how it ended.
+
+    FAILED and ERROR raise :class:`GlueJobRunFailedError`; STOPPED and EXPIRED raise its subclasses
+    :class:`GlueJobRunStoppedError` and :class:`GlueJobRunExpiredError`; TIMEOUT raises
+    :class:`GlueJobRunTimeoutError`; a queue timeout :class:`GlueJobRunQueueTimeoutError`; a vanished or
+    unreadable run :class:`GlueJobRunNotFoundError`. The message names the job, the run id, the state,
+    Glue's ErrorMessage or StateDetail, and the console link.
+    """
+    if result.is_success:
+        return
+    error_type = _ERROR_BY_RESOLUTION[result.resolution]
+    if result.resolution is Resolution.FAILED and result.run is not None and result.run.state in _ERROR_BY_STATE:
+        error_type = _ERROR_BY_STATE[result.run.state]
+    raise error_type(result, console_url=console_url)
