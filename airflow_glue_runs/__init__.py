@@ -1,5 +1,4 @@
-"""
-airflow-glue-runs: an Apache Airflow provider that runs AWS Glue job runs.
+"""airflow-glue-runs: an Apache Airflow provider that runs AWS Glue job runs.
 
 Public import paths: ``airflow_glue_runs.hooks.GlueJobRunHook``, ``airflow_glue_runs.job_run.JobRun`` and
 ``JobRunState``, ``airflow_glue_runs.operators.GlueJobRunOperator``, ``airflow_glue_runs.triggers.GlueJobRunTrigger``,

@@ -38,8 +38,7 @@ class GlueRunsError(Exception):
 
 
 class GlueJobRunParameterError(GlueRunsError, ValueError):
-    """
-    A parameter failed validation; nothing was sent to AWS.
+    """A parameter failed validation; nothing was sent to AWS.
 
     :param parameter: the parameter's name as the caller wrote it (e.g. ``worker_type``).
     :param problem: what is wrong and what is allowed.
@@ -52,8 +51,7 @@ class GlueJobRunParameterError(GlueRunsError, ValueError):
 
 
 class GlueApiError(GlueRunsError):
-    """
-    Glue answered an API call with an error.
+    """Glue answered an API call with an error.
 
     :param operation: the Glue operation, e.g. ``StartJobRun``.
     :param code: the AWS error code, e.g. ``ConcurrentRunsExceededException``.
@@ -152,8 +150,7 @@ _BY_CODE: dict[str, type[GlueApiError]] = {
 
 
 def translate_client_error(error: ClientError, *, job_name: str | None = None) -> GlueApiError:
-    """
-    Turn a botocore ``ClientError`` into the project's exception type for its AWS error code.
+    """Turn a botocore ``ClientError`` into the project's exception type for its AWS error code.
 
     The AWS code and message are kept unchanged on the result; raise it ``from`` the original error.
     """

@@ -1,5 +1,4 @@
-"""
-``GlueJobRunHook``: a thin typed wrapper over Glue's job run API, sync and async.
+"""``GlueJobRunHook``: a thin typed wrapper over Glue's job run API, sync and async.
 
 Credentials, regions and endpoints come from the Amazon provider's ``AwsBaseHook`` (an Airflow ``aws``
 connection). Sync methods and their ``a``-prefixed async twins share request building, error translation and
@@ -128,8 +127,7 @@ def _merge_stop_responses(job_name: str, responses: Sequence[Mapping[str, Any]])
 
 
 class GlueJobRunHook(AwsBaseHook):
-    """
-    Start, read, list and stop AWS Glue job runs through an Airflow ``aws`` connection.
+    """Start, read, list and stop AWS Glue job runs through an Airflow ``aws`` connection.
 
     Accepts ``AwsBaseHook``'s arguments (``aws_conn_id``, ``region_name``, ``verify``, ``config``);
     the client type is always ``glue``. Async methods take an optional aiobotocore ``client``; without one
@@ -157,8 +155,7 @@ class GlueJobRunHook(AwsBaseHook):
     # -- start -------------------------------------------------------------------------------------------------
 
     def start_job_run(self, job_name: str, arguments: Mapping[str, Any] | None = None, **options: Any) -> str:
-        """
-        Start a run of ``job_name`` and return its run id.
+        """Start a run of ``job_name`` and return its run id.
 
         ``options`` are the StartJobRun fields in snake_case (see
         :func:`~airflow_glue_runs.start_request.build_start_job_run_request`); all are checked before the call.

@@ -1,5 +1,4 @@
-"""
-The Glue job run model: the one place where a run's state is given a meaning.
+"""The Glue job run model: the one place where a run's state is given a meaning.
 
 ``JobRunState`` lists Glue's ten run states and classifies each exactly once (:class:`RunCategory`).
 ``JobRun`` is an immutable record of a ``JobRun`` response with a lossless round trip to plain JSON data,
@@ -145,8 +144,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class JobRun:
-    """
-    One Glue job run as Glue reported it; every field of the API's ``JobRun`` may be missing but ``Id``.
+    """One Glue job run as Glue reported it; every field of the API's ``JobRun`` may be missing but ``Id``.
 
     Build it with :meth:`from_api` (a boto3/aiobotocore response, datetimes as objects) or :meth:`from_json`
     (the output of :meth:`to_json`, datetimes as ISO 8601 text). Fields a newer API adds are kept in ``extra``
@@ -197,8 +195,7 @@ class JobRun:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> JobRun:
-        """
-        Build a run from a ``JobRun`` structure of a Glue response, or from :meth:`to_json` output.
+        """Build a run from a ``JobRun`` structure of a Glue response, or from :meth:`to_json` output.
 
         Timestamps may be ``datetime`` objects (botocore) or ISO 8601 text (JSON); both parse the same way.
         """

@@ -1,5 +1,4 @@
-"""
-Build and check a Glue ``StartJobRun`` request before anything is sent to AWS.
+"""Build and check a Glue ``StartJobRun`` request before anything is sent to AWS.
 
 Every constraint of the StartJobRun API reference is checked here, once, for the sync and the async hook
 and for the operator. Errors name the parameter, the bad value (never the value of a job argument, which
@@ -73,8 +72,7 @@ def check_choice(parameter: str, value: object, choices: tuple[str, ...]) -> str
 
 
 def normalize_arguments(arguments: Mapping[str, Any] | None, *, parameter: str = "arguments") -> dict[str, str]:
-    """
-    Return job arguments as Glue's map of string to string.
+    """Return job arguments as Glue's map of string to string.
 
     Conversions: ``str`` is kept; ``bool`` becomes ``"true"``/``"false"`` (what Glue scripts compare with);
     ``int`` and finite ``float`` become their decimal text; ``dict``/``list``/``tuple`` become compact JSON text.
@@ -141,8 +139,7 @@ def build_start_job_run_request(
     execution_class: str | None = None,
     execution_role_session_policy: str | None = None,
 ) -> dict[str, Any]:
-    """
-    Check every StartJobRun constraint and return the request as boto3 keyword arguments.
+    """Check every StartJobRun constraint and return the request as boto3 keyword arguments.
 
     Raises :class:`~airflow_glue_runs.exceptions.GlueJobRunParameterError` naming the first bad parameter.
     ``allocated_capacity`` is deprecated by AWS in favour of ``max_capacity`` and warns.
