@@ -1,0 +1,58 @@
+"""Packaging: the provider registers with Airflow and stays cheap to import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import airflow
+import jsonschema
+import pytest
+
+import airflow_glue_runs
+
+
+def test_provider_info_passes_airflow_schema() -> None:
+    """get_provider_info() validates against Airflow's provider_info.schema.json and names the distribution."""
+    schema = json.loads((Path(airflow.__file__).parent / "provider_info.schema.json").read_text())
+    info = airflow_glue_runs.get_provider_info()
+    jsonschema.validate(info, schema)
+    assert info["package-name"] == "airflow-glue-runs"
+
+
+def test_entry_point_is_registered() -> None:
+    """The installed distribution exposes get_provider_info under the apache_airflow_provider group."""
+    points = [ep for ep in entry_points(group="apache_airflow_provider") if ep.value.startswith("airflow_glue_runs")]
+    assert len(points) == 1
+    assert points[0].load() is airflow_glue_runs.get_provider_info
+
+
+def test_public_modules_import_without_aws_clients() -> None:
+    """Importing the operator module (what DAG files do) loads neither boto3 clients nor aiobotocore."""
+    code = (
+        "import sys, airflow_glue_runs.operators, airflow_glue_runs.sensors;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiobotocore', 'aiohttp', 'moto')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_airflow_providers_list_shows_provider(tmp_path: Path) -> None:
+    """`airflow providers list` (real CLI) lists airflow-glue-runs with its version."""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    airflow_bin = Path(sys.executable).parent / "airflow"
+    out = subprocess.run(
+        [str(airflow_bin), "providers", "list", "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    listed = {p["package_name"]: p["version"] for p in json.loads(out.stdout[out.stdout.index("[") :])}
+    assert listed["airflow-glue-runs"] == airflow_glue_runs.__version__
