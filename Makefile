@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: venv
-	$(BIN)/ruff check airflow_glue_runs tests example_dags
-	$(BIN)/ruff format --check airflow_glue_runs tests example_dags
+	$(BIN)/ruff check airflow_glue_runs tests example_dags scripts
+	$(BIN)/ruff format --check airflow_glue_runs tests example_dags scripts
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/python scripts/demo.py $(DAGS)
+
+bench: venv
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 test-fast: venv
 	$(BIN)/pytest -m "not slow"

@@ -1,0 +1,197 @@
+"""The main job: run an example DAG through real Airflow against the local Glue and print what happened.
+
+``make demo`` runs this after setting up the virtualenv. It starts the local Glue (moto server on 127.0.0.1,
+a free port) in its own process, creates the demo's Glue jobs, runs ``airflow dags test`` (tasks defer and their
+triggers run inline) in a private ``AIRFLOW_HOME``, prints one line per Glue run with its task, state, duration,
+DPU-seconds and console link, and stops everything it started. Exit status 0 means every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# Job definitions of the local Glue; the --local-glue-* default arguments script how their runs behave.
+DEMO_JOBS: dict[str, dict[str, Any]] = {
+    "demo-daily-etl": {"default_arguments": {"--local-glue-duration": "3"}},
+    "demo-partition-etl": {"max_concurrent_runs": 50, "default_arguments": {"--local-glue-duration": "3"}},
+    "demo-sensor-etl": {"default_arguments": {"--local-glue-duration": "4"}},
+    "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "8"}},
+}
+# What each example DAG is expected to end as, and which tasks may fail (the queuing DAG fails on purpose).
+EXPECTED: dict[str, tuple[str, set[str]]] = {
+    "example_glue_daily": ("success", set()),
+    "example_glue_fanout": ("success", set()),
+    "example_glue_sensor": ("success", set()),
+    "example_glue_queuing": ("failed", {"impatient"}),
+}
+LOGICAL_DATE = "2026-01-01"
+
+
+def start_local_glue(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``python -m airflow_glue_runs.local_glue`` and return the process and its endpoint URL."""
+    port_file = workdir / "local-glue.url"
+    log = (workdir / "local-glue.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_glue_runs.local_glue", "--port-file", str(port_file)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    for _ in range(300):  # up to 30 s for the server to write its address
+        if port_file.exists() and port_file.read_text().strip():
+            return proc, port_file.read_text().strip()
+        if proc.poll() is not None:
+            raise RuntimeError(f"local Glue exited with {proc.returncode}; see {workdir / 'local-glue.log'}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("local Glue did not start within 30 s")
+
+
+def airflow_env(home: Path, connection: str) -> dict[str, str]:
+    """Environment for the Airflow CLI: private home and SQLite DB, the example DAGs, the local Glue connection."""
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW_CONN_AWS_DEFAULT": connection,
+    }
+
+
+def run_dag(dag_id: str, env: dict[str, str], workdir: Path) -> tuple[int, Path]:
+    """Run ``airflow dags test`` for one DAG; return its exit code and the path of its log."""
+    log_path = workdir / f"{dag_id}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.run(
+            [str(BIN / "airflow"), "dags", "test", dag_id, LOGICAL_DATE],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+            check=False,
+        )
+    return proc.returncode, log_path
+
+
+def read_results(home: Path, dag_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """Read the latest run of ``dag_id`` from Airflow's SQLite DB: its state and every task with its summary."""
+    with sqlite3.connect(home / "airflow.db") as db:
+        row = db.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
+        ).fetchone()
+        if row is None:
+            return "missing", []
+        run_id, state = row
+        tasks = db.execute(
+            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? AND run_id = ? "
+            "ORDER BY task_id, map_index",
+            (dag_id, run_id),
+        ).fetchall()
+        summaries = {
+            (task_id, map_index): value
+            for task_id, map_index, value in db.execute(
+                "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = 'glue_job_run'",
+                (dag_id, run_id),
+            )
+        }
+    results = []
+    for task_id, map_index, task_state in tasks:
+        raw = summaries.get((task_id, map_index))
+        summary = json.loads(raw) if isinstance(raw, str | bytes) else raw
+        while isinstance(summary, str):  # XCom values are stored as JSON text
+            summary = json.loads(summary)
+        results.append({"task": task_id, "map_index": map_index, "state": task_state, "summary": summary or {}})
+    return state, results
+
+
+def print_report(dag_id: str, dag_state: str, results: list[dict[str, Any]]) -> None:
+    """Print one line per task: its state and its Glue run's state, duration, DPU-seconds and console link."""
+    print(f"\n=== {dag_id}: DAG run {dag_state} ===")
+    print(f"{'task':<28} {'task state':<14} {'glue run':<10} {'duration':>9} {'DPU-s':>8}  console link")
+    for item in results:
+        task = item["task"] + (f"[{item['map_index']}]" if item["map_index"] >= 0 else "")
+        s = item["summary"]
+        duration = f"{s['execution_time']} s" if s.get("execution_time") is not None else "-"
+        dpu = f"{s['dpu_seconds']:.1f}" if s.get("dpu_seconds") is not None else "-"
+        print(
+            f"{task:<28} {item['state'] or '-':<14} {s.get('state', '-'):<10} {duration:>9} {dpu:>8}  "
+            f"{s.get('console_url', '-')}"
+        )
+
+
+def check(dag_id: str, code: int, dag_state: str, results: list[dict[str, Any]]) -> list[str]:
+    """Return what went differently from what the example DAG is expected to do."""
+    expected_state, may_fail = EXPECTED[dag_id]
+    problems = []
+    if dag_state != expected_state:
+        problems.append(f"{dag_id}: DAG run ended {dag_state}, expected {expected_state} (airflow exit code {code})")
+    for item in results:
+        failed = item["state"] != "success"
+        if failed != (item["task"] in may_fail):
+            problems.append(f"{dag_id}: task {item['task']} ended {item['state']}")
+    return problems
+
+
+def main() -> int:
+    """Run the demo; return the process exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dags", nargs="*", default=["example_glue_fanout"], choices=sorted(EXPECTED), metavar="DAG_ID")
+    parser.add_argument("--home", type=Path, default=ROOT / ".airflow" / "demo", help="AIRFLOW_HOME to use")
+    args = parser.parse_args()
+
+    args.home.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="glue-demo-") as tmp:
+        workdir = Path(tmp)
+        glue_proc, endpoint = start_local_glue(workdir)
+        try:
+            from airflow_glue_runs.local_glue import LocalGlueControl
+
+            control = LocalGlueControl(endpoint)
+            for name, spec in DEMO_JOBS.items():
+                control.create_job(name, **spec)
+            env = airflow_env(args.home, control.airflow_connection())
+            print(f"Local Glue at {endpoint}; Airflow home {args.home}")
+            subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
+            for dag_id in args.dags:
+                print(f"Running {dag_id} with `airflow dags test` (tasks defer; triggers run inline) ...")
+                code, log_path = run_dag(dag_id, env, workdir)
+                dag_state, results = read_results(args.home, dag_id)
+                print_report(dag_id, dag_state, results)
+                found = check(dag_id, code, dag_state, results)
+                if found:
+                    print(f"--- last lines of {log_path.name} ---")
+                    print("\n".join(log_path.read_text(errors="replace").splitlines()[-40:]))
+                problems += found
+        finally:
+            glue_proc.send_signal(signal.SIGTERM)
+            try:
+                glue_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                glue_proc.kill()
+                glue_proc.wait()
+    elapsed = time.monotonic() - started
+    if problems:
+        print("\n".join(["", *problems, f"DEMO FAILED ({len(problems)} problem(s), {elapsed:.0f} s)"]))
+        return 1
+    print(f"\nDEMO PASSED: {', '.join(args.dags)} ran as expected against the local Glue in {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
