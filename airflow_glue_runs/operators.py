@@ -1,0 +1,420 @@
+"""``GlueJobRunOperator``: start one Glue job run, wait for it, and end the task with the truth about the run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import BaseOperator
+
+from airflow_glue_runs.arguments import (
+    JobArguments,
+    check_secret_arguments,
+    prepare_arguments,
+    register_secrets,
+    secret_warning,
+)
+from airflow_glue_runs.console import console_url
+from airflow_glue_runs.exceptions import GlueAccessDeniedError, GlueEntityNotFoundError, GlueJobRunParameterError
+from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.reattach import (
+    MARKER_ARGUMENT,
+    Plan,
+    RunIdentity,
+    RunLedger,
+    find_marked_run,
+    plan_for,
+    previous_run,
+    start_once,
+)
+from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
+from airflow_glue_runs.start_request import build_start_job_run_request
+from airflow_glue_runs.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
+from airflow_glue_runs.waiting import Resolution, RunWatch, WaitResult, raise_for_result
+
+if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
+
+    from airflow_glue_runs.hooks import GlueJobRunHook
+    from airflow_glue_runs.job_run import JobRun
+
+__all__ = [
+    "DEFAULT_RUN_TIMEOUT_MINUTES",
+    "DEFERRAL_MARGIN",
+    "LINK_XCOM_KEY",
+    "RUN_ID_XCOM_KEY",
+    "SUMMARY_XCOM_KEY",
+    "GlueJobRunOperator",
+    "deferral_timeout",
+]
+
+DEFAULT_RUN_TIMEOUT_MINUTES = 2880
+"""Glue's run Timeout when neither the run nor the job sets one (Glue 4.0 and earlier)."""
+DEFERRAL_MARGIN = timedelta(minutes=10)
+"""Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
+
+
+def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval: float) -> timedelta:
+    """Return how long a deferred wait on ``run`` may last: the run's own Timeout, its queue allowance, a margin.
+
+    The queue allowance is ``max_queue_wait``; without one, Glue's own limit for queued runs (the run's Timeout)
+    is taken again. Never a fixed number of polls: the deadline follows the run.
+    """
+    run_budget = timedelta(minutes=run.timeout or DEFAULT_RUN_TIMEOUT_MINUTES)
+    queue_budget = timedelta(seconds=max_queue_wait) if max_queue_wait is not None else run_budget
+    return run_budget + queue_budget + DEFERRAL_MARGIN + timedelta(seconds=poll_interval)
+
+
+def _default_deferrable() -> bool:
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # Airflow < 3.1
+        from airflow.configuration import conf
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+
+
+class GlueJobRunOperator(BaseOperator):
+    """Start one AWS Glue job run with arguments rendered from the DAG context, and wait for it.
+
+    The task succeeds with the run id as its return value when the run SUCCEEDED. Otherwise it raises the
+    exception for how the run ended, whose message names the job, the run id, the state, Glue's ErrorMessage
+    or StateDetail, and the console link: :class:`~airflow_glue_runs.exceptions.GlueJobRunFailedError`
+    (FAILED, ERROR), its subclasses ``GlueJobRunStoppedError`` (STOPPED) and ``GlueJobRunExpiredError``
+    (EXPIRED), ``GlueJobRunTimeoutError`` (TIMEOUT), ``GlueJobRunQueueTimeoutError`` (WAITING longer than
+    ``max_queue_wait``; the task stops the run first) and ``GlueJobRunNotFoundError`` (the run vanished).
+
+    XCom (each key at most once per try, across deferral): ``glue_job_run_id`` (the run id, as soon as it is
+    known), ``glue_job_run_link`` (what the "Glue job run" extra link needs), ``glue_job_run`` (the summary of
+    :func:`~airflow_glue_runs.summary.run_summary`, when the run's outcome is known, success or not) and the
+    return value. Nothing is pushed when ``do_xcom_push=False``.
+
+    **No duplicate runs.** A retry of the same task instance reattaches to the run an earlier try started: it
+    waits for it if it is STARTING, RUNNING, STOPPING or WAITING, adopts its success without a new run if it
+    SUCCEEDED, and starts a new run only if it ended badly or no longer exists. That holds when the worker died
+    right after StartJobRun and when StartJobRun's response was lost. A Clear starts a fresh run. Retry and
+    Clear are told apart by ``ti.max_tries``, which every Clear raises and retries never change; it is stored
+    with the run id (Airflow 3.3+ task state store) and hashed into the job argument
+    ``--airflow-glue-runs-marker`` that a retry looks for with a bounded GetJobRuns scan (earlier Airflow 3, or
+    a run whose id was never recorded). See :mod:`airflow_glue_runs.reattach`.
+
+    :param job_name: the Glue job to run. Templated.
+    :param arguments: the run's job arguments: a dict, JSON text, or the AWS CLI's shorthand
+        ``--key1=v1,--key2=v2`` (quote values with commas: ``--list="a,b"``). Parsed after Jinja, so an XCom
+        pull may return any of these. Values are converted as ``normalize_arguments`` documents (bool to
+        ``true``/``false``, numbers to text, dict/list to JSON; ``None`` refused). Names should start with
+        ``--``. Templated; shown as JSON with secret values masked.
+    :param secret_arguments: names of arguments whose values are secret whatever they are called (with or
+        without ``--``). Names that look sensitive under Airflow's rules (``password``, ``token``, ``secret``,
+        ``api_key``... and ``[core] sensitive_var_conn_names``) are secret anyway. Secret values are masked in
+        logs, the rendered ``arguments`` field and XCom, and a warning says to use Secrets Manager or a Glue
+        connection instead.
+    :param timeout: the run's Timeout in minutes (1 to 10079). Templated.
+    :param worker_type: ``Standard``, ``G.1X``, ``G.2X``, ``G.025X``, ``G.4X``, ``G.8X`` or ``Z.2X``. Templated.
+    :param number_of_workers: the number of workers of ``worker_type``. Templated.
+    :param max_capacity: DPUs for jobs that do not use ``worker_type``. Templated.
+    :param execution_class: ``STANDARD`` or ``FLEX``. Templated.
+    :param job_run_queuing_enabled: let Glue queue the run (WAITING) when the job or account is at its limit.
+        Templated.
+    :param security_configuration: the name of a Glue security configuration. Templated.
+    :param notify_delay_after: minutes after which Glue sends a run-delay notification. Templated.
+    :param execution_role_session_policy: an IAM policy (JSON text) that narrows the job role for this run.
+        Templated.
+    :param wait_for_completion: wait for the run to end (default). When ``False`` the task succeeds as soon as
+        the run is started or reattached, with its id.
+    :param deferrable: wait in the triggerer instead of on the worker. Defaults to Airflow's
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds between two reads of the run (default 30).
+    :param max_queue_wait: seconds (or a ``timedelta``) the run may stay WAITING in Glue's queue before the task
+        stops it and fails with ``GlueJobRunQueueTimeoutError``; ``None`` (default) waits as long as Glue keeps it.
+    :param stop_on_kill: stop the run (BatchStopJobRun) when the task is killed on the worker, times out
+        (``execution_timeout``), or is cleared, marked failed or marked success while deferred (default ``True``).
+    :param aws_conn_id: the Airflow AWS connection.
+    :param region_name: the AWS Region; defaults to the connection's.
+    :param verify: whether or how to verify TLS certificates (``AwsBaseHook``'s ``verify``).
+    :param botocore_config: botocore ``Config`` options as a dict, e.g. ``{"retries": {"max_attempts": 10}}``.
+    """
+
+    template_fields: Sequence[str] = ("job_name", "arguments", *RUN_OPTION_FIELDS)
+    template_fields_renderers = {"arguments": "json", "execution_role_session_policy": "json"}
+    operator_extra_links = (GlueJobRunLink(),)
+    ui_color = "#ededed"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        arguments: Mapping[str, Any] | str | None = None,
+        secret_arguments: Collection[str] = (),
+        timeout: int | str | None = None,
+        worker_type: str | None = None,
+        number_of_workers: int | str | None = None,
+        max_capacity: float | str | None = None,
+        execution_class: str | None = None,
+        job_run_queuing_enabled: bool | str | None = None,
+        security_configuration: str | None = None,
+        notify_delay_after: int | str | None = None,
+        execution_role_session_policy: str | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float | timedelta = 30,
+        max_queue_wait: float | timedelta | None = None,
+        stop_on_kill: bool = True,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.arguments = arguments
+        self.secret_arguments = check_secret_arguments(secret_arguments)
+        self.timeout = timeout
+        self.worker_type = worker_type
+        self.number_of_workers = number_of_workers
+        self.max_capacity = max_capacity
+        self.execution_class = execution_class
+        self.job_run_queuing_enabled = job_run_queuing_enabled
+        self.security_configuration = security_configuration
+        self.notify_delay_after = notify_delay_after
+        self.execution_role_session_policy = execution_role_session_policy
+        self.wait_for_completion = check_flag("wait_for_completion", wait_for_completion)
+        self.deferrable = _default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
+        self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or 0.0
+        self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
+        self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        if botocore_config is not None and not isinstance(botocore_config, dict):
+            raise GlueJobRunParameterError(
+                "botocore_config", f"expected a dict of botocore Config options, got {type(botocore_config).__name__}"
+            )
+        self.botocore_config = botocore_config
+        self._job_arguments: JobArguments | None = None
+        self._identity: RunIdentity | None = None
+        self._run_id: str | None = None
+        self._start_attempted = False
+        self._killed = False
+
+    # -- hooks -------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def hook(self) -> GlueJobRunHook:
+        """The hook for reading and stopping runs (botocore retries on)."""
+        from airflow_glue_runs.hooks import GlueJobRunHook
+
+        return GlueJobRunHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
+        )
+
+    @cached_property
+    def start_hook(self) -> GlueJobRunHook:
+        """The hook for StartJobRun: the same connection and config, but botocore never resends the call."""
+        from botocore.config import Config
+
+        from airflow_glue_runs.hooks import GlueJobRunHook
+
+        config = self.hook.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        return GlueJobRunHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=config
+        )
+
+    # -- templating --------------------------------------------------------------------------------------------
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Any,
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        """Render as usual, then parse ``arguments`` and show them with secret values masked.
+
+        Airflow renders plain and mapped tasks through this method, and sends the rendered fields to the UI
+        right after; the real values stay on the operator for :meth:`execute` only.
+        """
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        if parent is self and "arguments" in template_fields:
+            prepared = self._prepare_arguments()
+            self.arguments = prepared.masked()
+
+    def _prepare_arguments(self) -> JobArguments:
+        if self._job_arguments is None:
+            prepared = prepare_arguments(self.arguments, self.secret_arguments)
+            register_secrets(prepared)
+            self._job_arguments = prepared
+        return self._job_arguments
+
+    # -- execute -----------------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> str:
+        """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success."""
+        arguments, options = self._validated_request()
+        self._warn_about(arguments)
+        identity = self._identity = RunIdentity.from_context(context)
+        run = self._acquire_run(identity, RunLedger.from_context(context), arguments, options)
+        self._push(context, RUN_ID_XCOM_KEY, run.id)
+        self._push(context, LINK_XCOM_KEY, link_target(self.hook.conn_region_name, self.job_name, run.id))
+        if not self.wait_for_completion:
+            self._push_summary(context, run)
+            self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
+            return run.id
+        watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
+        result = self._observe(watch, run)
+        if result is None and self.deferrable:
+            self._defer(run)
+        if result is None:
+            result = self._wait_on_worker(watch)
+        return self._finish(context, result)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after the trigger: judge its verdict with the shared state model."""
+        result = WaitResult.from_json(event)
+        self._run_id = result.run_id
+        return self._finish(context, result)
+
+    def _validated_request(self) -> tuple[JobArguments, dict[str, Any]]:
+        """Check every parameter before anything is sent to AWS; errors name the parameter."""
+        arguments = self._prepare_arguments()
+        if MARKER_ARGUMENT in arguments.values:
+            raise GlueJobRunParameterError("arguments", f"{MARKER_ARGUMENT} is reserved for airflow-glue-runs")
+        options = rendered_run_options({field: getattr(self, field) for field in RUN_OPTION_FIELDS})
+        build_start_job_run_request(self.job_name, {**arguments.values, MARKER_ARGUMENT: "0" * 40}, **options)
+        return arguments, options
+
+    def _warn_about(self, arguments: JobArguments) -> None:
+        if warning := secret_warning(arguments):
+            self.log.warning("%s", warning)
+        if odd := arguments.keys_without_dashes():
+            self.log.warning(
+                "Job argument(s) %s do not start with '--'; Glue scripts read arguments as --name "
+                "(getResolvedOptions), so they will probably not see these.",
+                ", ".join(odd),
+            )
+
+    def _acquire_run(
+        self, identity: RunIdentity, ledger: RunLedger, arguments: JobArguments, options: dict[str, Any]
+    ) -> JobRun:
+        """Return the run this try waits for: an earlier try's run (reattached or adopted) or a new one."""
+        earlier = previous_run(ledger, identity, self.hook, self.job_name, self.log)
+        plan = plan_for(earlier)
+        if earlier is not None and plan is not Plan.START:
+            self._run_id = earlier.id
+            verb = "Adopting the success of" if plan is Plan.ADOPT else "Reattaching to"
+            self.log.info("%s Glue job run %s (%s), started by an earlier try.", verb, earlier.id, earlier.state)
+            return earlier
+        if earlier is not None:
+            self.log.info("Glue job run %s of an earlier try ended %s: starting a new run.", earlier.id, earlier.state)
+        ledger.record_pending(identity, self.job_name)
+        self._start_attempted = True
+        marked = {**arguments.values, MARKER_ARGUMENT: identity.token}
+        run_id, found = start_once(
+            lambda: self.start_hook.start_job_run(self.job_name, marked, **options),
+            lambda: find_marked_run(self.hook, self.job_name, identity.token),
+            log=self.log,
+        )
+        self._run_id = run_id
+        ledger.record_started(identity, self.job_name, run_id)
+        if self._killed:
+            self._stop(run_id, "the task was killed while StartJobRun was in flight")
+        return found if found is not None else self.hook.get_job_run(self.job_name, run_id)
+
+    # -- waiting -----------------------------------------------------------------------------------------------
+
+    def _observe(self, watch: RunWatch, run: JobRun) -> WaitResult | None:
+        lines, result = watch.observe(run, datetime.now(UTC))
+        for line in lines:
+            self.log.info("%s", line)
+        return result
+
+    def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
+        """Poll until the run is over; the task's ``execution_timeout`` bounds this loop (then ``on_kill`` runs)."""
+        while True:
+            time.sleep(self.poll_interval)
+            try:
+                run = self.hook.get_job_run(watch.job_name, watch.run_id)
+            except GlueEntityNotFoundError as err:
+                return watch.vanished(str(err))
+            except GlueAccessDeniedError as err:
+                return watch.denied(str(err))
+            if (result := self._observe(watch, run)) is not None:
+                return result
+
+    def _defer(self, run: JobRun) -> NoReturn:
+        from airflow_glue_runs.triggers import GlueJobRunTrigger
+
+        timeout = deferral_timeout(run, max_queue_wait=self.max_queue_wait, poll_interval=self.poll_interval)
+        self.log.info("Deferring the wait on Glue job run %s (deadline in %s).", run.id, timeout)
+        self.defer(
+            trigger=GlueJobRunTrigger(
+                job_name=self.job_name,
+                run_id=run.id,
+                poll_interval=self.poll_interval,
+                max_queue_wait=self.max_queue_wait,
+                stop_on_kill=self.stop_on_kill,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+            ),
+            method_name="execute_complete",
+            timeout=timeout,
+        )
+
+    def _finish(self, context: Context, result: WaitResult) -> str:
+        if result.resolution is Resolution.QUEUE_TIMEOUT:
+            self._stop(result.run_id, "it stayed queued longer than max_queue_wait")
+        if result.run is not None:
+            self._push_summary(context, result.run)
+        raise_for_result(result, console_url=self._console_url(result.run_id))
+        self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
+        return result.run_id
+
+    # -- stopping ----------------------------------------------------------------------------------------------
+
+    def on_kill(self) -> None:
+        """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``)."""
+        self._killed = True
+        if not self.stop_on_kill:
+            if self._run_id is not None:
+                self.log.warning("Leaving Glue job run %s running (stop_on_kill=False).", self._run_id)
+            return
+        run_id = self._run_id
+        if run_id is None and self._start_attempted and self._identity is not None:
+            # Killed while StartJobRun was in flight: the run may exist without its id having reached us.
+            found = find_marked_run(self.hook, self.job_name, self._identity.token)
+            run_id = found.id if found is not None and not found.is_terminal else None
+        if run_id is not None:
+            self._stop(run_id, "the task was killed")
+
+    def _stop(self, run_id: str, reason: str) -> None:
+        self.log.warning("Stopping Glue job run %s of job %s because %s.", run_id, self.job_name, reason)
+        try:
+            self.hook.stop_job_runs(self.job_name, [run_id])
+        except Exception:
+            # Stopping is best effort on the way out: the task's own outcome or kill must still go through.
+            self.log.exception("Could not stop Glue job run %s of job %s", run_id, self.job_name)
+
+    # -- XCom --------------------------------------------------------------------------------------------------
+
+    def _console_url(self, run_id: str) -> str:
+        return console_url(self.hook.conn_region_name, self.job_name, run_id)
+
+    def _push(self, context: Context, key: str, value: Any) -> None:
+        if self.do_xcom_push:
+            context["ti"].xcom_push(key=key, value=value)
+
+    def _push_summary(self, context: Context, run: JobRun) -> None:
+        summary = run_summary(
+            run,
+            job_name=self.job_name,
+            console_url=self._console_url(run.id),
+            secret_arguments=self.secret_arguments,
+        )
+        self._push(context, SUMMARY_XCOM_KEY, summary)

@@ -1,0 +1,338 @@
+"""No duplicate runs: find the run an earlier try of a task instance started, and start each run at most once.
+
+**Identity.** A task instance (dag id, dag run id and its ``run_after``, task id, map index) runs in
+*generations*: a Clear starts a new one, a retry stays in the current one. Airflow tells them apart by
+``ti.max_tries``: it is set once when the task instance is created and raised (to ``try_number + retries``)
+by every Clear, including the Clear of a running task, while retries and deferrals leave it alone. The
+generation is that ``max_tries``. A SHA-256 token of the identity and the generation goes to Glue as the job
+argument ``--airflow-glue-runs-marker`` (a hash: no secret and nothing readable in it).
+
+**Records.** On Airflow 3.3+ the task state store (kept across retries, not emptied by a Clear) holds one record:
+written as *pending* (token, generation, no run id) before StartJobRun, and with the run id right after it.
+On earlier Airflow 3 versions there is no store; a retry then finds its run by the token, in a bounded
+GetJobRuns scan (newest runs first on AWS; the scan does not depend on the order).
+
+**Decision.** The run an earlier try of the same generation started is waited for while it is active (STARTING,
+RUNNING, STOPPING, WAITING), adopted without a new start if it SUCCEEDED, and replaced by a new run only if it
+ended badly or is gone. A pending record without a run id (the worker died right after StartJobRun, or the
+response was lost) is resolved by the token scan.
+
+**Starting.** StartJobRun has no idempotency token and botocore's retry mode would resend it after a dropped
+connection or a 5xx, starting a second run. :func:`start_once` calls it with botocore retries off and, after an
+error that leaves the outcome unknown, looks for the token before trying again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from airflow_glue_runs.exceptions import (
+    GlueApiError,
+    GlueConcurrentRunsExceededError,
+    GlueEntityNotFoundError,
+    GlueInternalServiceError,
+    GlueOperationTimeoutError,
+    GlueThrottlingError,
+)
+from airflow_glue_runs.job_run import JobRun, RunCategory
+
+if TYPE_CHECKING:
+    from airflow_glue_runs.hooks import GlueJobRunHook
+
+__all__ = [
+    "MARKER_ARGUMENT",
+    "SCAN_MAX_ITEMS",
+    "STATE_KEY",
+    "Plan",
+    "RunIdentity",
+    "RunLedger",
+    "RunRecord",
+    "find_marked_run",
+    "is_ambiguous_start_error",
+    "plan_for",
+    "start_once",
+]
+
+MARKER_ARGUMENT = "--airflow-glue-runs-marker"
+"""The job argument that marks a run with the token of the task instance generation that started it."""
+STATE_KEY = "airflow_glue_runs.job_run"
+"""The task state store key of the run record (Airflow 3.3+)."""
+SCAN_PAGE_SIZE = 200
+SCAN_MAX_ITEMS = 1000
+"""A token scan reads at most this many of the job's runs (5 GetJobRuns pages of 200)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunIdentity:
+    """Who starts a run: one generation of one task instance."""
+
+    dag_id: str
+    dag_run_id: str
+    run_after: str
+    task_id: str
+    map_index: int
+    generation: int
+    try_number: int
+
+    @property
+    def token(self) -> str:
+        """The marker value sent to Glue: a hash of everything but the try number."""
+        parts = (self.dag_id, self.dag_run_id, self.run_after, self.task_id, str(self.map_index), str(self.generation))
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> RunIdentity:
+        """Read the identity of the running task instance from its Airflow context."""
+        ti = context["ti"]
+        dag_run = context.get("dag_run")
+        run_after = getattr(dag_run, "run_after", None)
+        map_index = getattr(ti, "map_index", None)
+        return cls(
+            dag_id=str(ti.dag_id),
+            dag_run_id=str(ti.run_id),
+            # A DAG run deleted and created again under the same run id is another run: run_after tells them apart.
+            run_after=run_after.isoformat() if isinstance(run_after, datetime) else str(run_after or ""),
+            task_id=str(ti.task_id),
+            map_index=int(map_index) if map_index is not None else -1,
+            generation=int(getattr(ti, "max_tries", 0) or 0),
+            try_number=int(getattr(ti, "try_number", 1) or 1),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """What the task state store remembers about the run of a generation."""
+
+    token: str
+    generation: int
+    job_name: str
+    run_id: str | None
+    try_number: int
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the record as JSON data."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> RunRecord | None:
+        """Rebuild a record; ``None`` for anything that is not one (the store is shared with user code)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            run_id = data["run_id"]
+            return cls(
+                token=str(data["token"]),
+                generation=int(data["generation"]),
+                job_name=str(data["job_name"]),
+                run_id=str(run_id) if run_id else None,
+                try_number=int(data["try_number"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+class Logger(Protocol):
+    """What this module logs through: a stdlib logger or Airflow's structlog task logger."""
+
+    def info(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+    def warning(self, event: Any, *args: Any, **kw: Any) -> Any: ...
+
+
+class _Store(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+
+    def set(self, key: str, value: Any) -> None: ...
+
+
+class RunLedger:
+    """The run record in the task state store, or nothing on Airflow versions without one.
+
+    :param store: ``context["task_state_store"]``, or ``None``.
+    """
+
+    def __init__(self, store: _Store | None) -> None:
+        self._store = store
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, Any]) -> RunLedger:
+        """Use the task state store of ``context`` when this Airflow has one (3.3+)."""
+        return cls(context.get("task_state_store"))
+
+    @property
+    def available(self) -> bool:
+        """Whether records can be kept (Airflow 3.3+)."""
+        return self._store is not None
+
+    def load(self) -> RunRecord | None:
+        """Return the stored record, if any."""
+        if self._store is None:
+            return None
+        return RunRecord.from_json(self._store.get(STATE_KEY))
+
+    def record_pending(self, identity: RunIdentity, job_name: str) -> None:
+        """Remember, before StartJobRun, that this generation is about to start a run marked with its token."""
+        self._write(identity, job_name, None)
+
+    def record_started(self, identity: RunIdentity, job_name: str, run_id: str) -> None:
+        """Remember the run id of this generation's run."""
+        self._write(identity, job_name, run_id)
+
+    def _write(self, identity: RunIdentity, job_name: str, run_id: str | None) -> None:
+        if self._store is None:
+            return
+        record = RunRecord(
+            token=identity.token,
+            generation=identity.generation,
+            job_name=job_name,
+            run_id=run_id,
+            try_number=identity.try_number,
+        )
+        self._store.set(STATE_KEY, record.to_json())
+
+
+class Plan(StrEnum):
+    """What to do about the run an earlier try started."""
+
+    START = "start"
+    """No earlier run, or it ended badly or is gone: start a new run."""
+    REATTACH = "reattach"
+    """The earlier run is still active or queued: wait for it."""
+    ADOPT = "adopt"
+    """The earlier run succeeded: the task succeeds without a new run."""
+
+
+_PLAN_BY_CATEGORY: dict[RunCategory, Plan] = {
+    RunCategory.ACTIVE: Plan.REATTACH,
+    RunCategory.QUEUED: Plan.REATTACH,
+    RunCategory.SUCCEEDED: Plan.ADOPT,
+    RunCategory.FAILED: Plan.START,
+    RunCategory.TIMED_OUT: Plan.START,
+}
+
+
+def plan_for(run: JobRun | None) -> Plan:
+    """Decide from the earlier run's category (the state model's one meaning of each state)."""
+    return Plan.START if run is None else _PLAN_BY_CATEGORY[run.category]
+
+
+def find_marked_run(
+    hook: GlueJobRunHook, job_name: str, token: str, *, max_items: int = SCAN_MAX_ITEMS
+) -> JobRun | None:
+    """Return the newest run of ``job_name`` marked with ``token`` among its ``max_items`` listed runs."""
+    runs = hook.iter_job_runs(job_name, page_size=min(SCAN_PAGE_SIZE, max_items), max_items=max_items)
+    return newest_marked(runs, token)
+
+
+def newest_marked(runs: Iterable[JobRun], token: str) -> JobRun | None:
+    """Return the most recently started run whose token argument is ``token`` (order of ``runs`` is irrelevant)."""
+    oldest = datetime.min.replace(tzinfo=UTC)
+    marked = [run for run in runs if (run.arguments or {}).get(MARKER_ARGUMENT) == token]
+    return max(marked, key=lambda run: (run.started_on or oldest, run.attempt or 0), default=None)
+
+
+def previous_run(
+    ledger: RunLedger, identity: RunIdentity, hook: GlueJobRunHook, job_name: str, log: Logger
+) -> JobRun | None:
+    """Return the run an earlier try of this generation started, as Glue reports it now; ``None`` if none."""
+    if ledger.available:
+        record = ledger.load()
+        if record is None:
+            return None
+        if record.generation != identity.generation or record.token != identity.token:
+            log.info(
+                "The task was cleared since Glue job run %s was started (generation %s, now %s): starting a fresh run.",
+                record.run_id or "(unknown id)",
+                record.generation,
+                identity.generation,
+            )
+            return None
+        if record.job_name != job_name:
+            log.info("The job name changed since the last try (was %s): starting a fresh run.", record.job_name)
+            return None
+        if record.run_id is not None:
+            try:
+                return hook.get_job_run(job_name, record.run_id)
+            except GlueEntityNotFoundError:
+                log.warning("Glue job run %s of an earlier try no longer exists: starting a fresh run.", record.run_id)
+                return None
+        log.info("An earlier try started a run but did not record its id: looking for it by its token.")
+    elif identity.try_number <= 1:
+        return None
+    return find_marked_run(hook, job_name, identity.token)
+
+
+def is_ambiguous_start_error(error: BaseException) -> bool:
+    """Whether StartJobRun may or may not have created a run, or was refused for a moment: retry after a scan.
+
+    Connection errors, read timeouts, throttling and 5xx answers qualify; a 4xx answer about the request does not.
+    """
+    if isinstance(error, HTTPClientError | ConnectionError):
+        return True
+    if isinstance(error, GlueThrottlingError | GlueInternalServiceError | GlueOperationTimeoutError):
+        return True
+    if isinstance(error, GlueApiError) and isinstance(error.__cause__, ClientError):
+        status = error.__cause__.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return isinstance(status, int) and status >= 500
+    return False
+
+
+START_ATTEMPTS = 4
+"""StartJobRun attempts after errors that leave the outcome unknown (with a token scan before each retry)."""
+START_BACKOFF = 2.0
+"""Seconds before the first scan-and-retry; doubled each time."""
+
+
+def start_once(
+    start: Callable[[], str],
+    find: Callable[[], JobRun | None],
+    *,
+    log: Logger,
+    attempts: int | None = None,
+    backoff: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[str, JobRun | None]:
+    """Start a run at most once; return its id, and the run when it was found by its token instead.
+
+    :param start: calls StartJobRun once (botocore retries off) and returns the run id.
+    :param find: looks for the run marked with this start's token.
+    :param attempts: StartJobRun attempts at most (default :data:`START_ATTEMPTS`).
+    :param backoff: seconds before the first scan-and-retry, doubled each time (default :data:`START_BACKOFF`).
+    """
+    attempts = START_ATTEMPTS if attempts is None else attempts
+    delay = START_BACKOFF if backoff is None else backoff
+    uncertain = False
+    error: BaseException | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return start(), None
+        except Exception as err:
+            # After an unanswered attempt, the run that fills the job's last slot may well be ours.
+            retry = is_ambiguous_start_error(err) or (uncertain and isinstance(err, GlueConcurrentRunsExceededError))
+            if not retry:
+                raise
+            error = err
+        uncertain = True
+        log.warning(
+            "StartJobRun attempt %s of %s did not answer clearly (%s); looking for the run by its token in %.0f s.",
+            attempt,
+            attempts,
+            type(error).__name__,
+            delay,
+        )
+        sleep(delay)
+        delay *= 2
+        found = find()
+        if found is not None:
+            log.info("Found Glue job run %s started by an unanswered StartJobRun; not starting another.", found.id)
+            return found.id, found
+    assert error is not None
+    raise error
