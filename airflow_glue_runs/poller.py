@@ -1,0 +1,403 @@
+"""The batched poller: one asyncio task per (client, job) reads every watched run of that job together.
+
+Triggers do not call Glue themselves. Each one subscribes a :class:`Watcher` for its run (:func:`watch_run`) and
+receives :data:`Observation` values: the run as read, or what went wrong. Within one poll the poller reads the
+job's watched runs with GetJobRuns pages (200 runs a page) and reads with GetJobRun only the runs that the pages
+did not show; it remembers those "old" runs and reads them directly from then on. A poll never makes more calls
+than there are watched runs: when pages did not pay for themselves, the runs read least recently are read first
+and the others wait for the next poll.
+
+For N watched runs of one job the calls per poll are ``ceil(N/200)`` pages (at most one more when unwatched runs
+are interleaved) when the runs are among the job's most recent, and never more than N. The order of GetJobRuns
+results is not relied on (AWS documents newest first; moto returns oldest first).
+
+The poller delivers facts; each trigger applies its own :class:`~airflow_glue_runs.waiting.RunWatch` policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import dataclasses
+import logging
+import math
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
+from airflow_glue_runs.exceptions import (
+    GlueAccessDeniedError,
+    GlueApiError,
+    GlueEntityNotFoundError,
+    GlueInternalServiceError,
+    GlueOperationTimeoutError,
+    GlueThrottlingError,
+)
+from airflow_glue_runs.hooks import MAX_PAGE_SIZE
+from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.shared_client import ClientKey, SharedClient, lease_client
+
+__all__ = [
+    "ErrorKind",
+    "JobPoller",
+    "Observation",
+    "PollFailed",
+    "PollSkipped",
+    "PollStats",
+    "PollerRegistry",
+    "RunDenied",
+    "RunGone",
+    "RunRead",
+    "Watcher",
+    "classify_error",
+    "poller_registry",
+    "watch_run",
+]
+
+log = logging.getLogger(__name__)
+
+# -- what a watcher receives -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRead:
+    """The run as Glue reported it in this poll."""
+
+    run: JobRun
+
+
+@dataclasses.dataclass(frozen=True)
+class RunGone:
+    """Glue says the run or its job does not exist (EntityNotFoundException)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDenied:
+    """The connection may not read the run (AccessDeniedException and friends)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSkipped:
+    """The poll could not read the run (throttling or a transient fault outlasted botocore's retries)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PollFailed:
+    """Reading the run failed unexpectedly; the watcher re-raises ``error`` with its traceback."""
+
+    error: BaseException
+
+
+Observation = RunRead | RunGone | RunDenied | PollSkipped | PollFailed
+
+
+# -- fault classification (shared with the sensor) ---------------------------------------------------------------
+
+
+class ErrorKind:
+    """How a failed Glue call is handled: retry at the next poll, resolve the wait, or propagate."""
+
+    TRANSIENT = "transient"
+    GONE = "gone"
+    DENIED = "denied"
+    UNEXPECTED = "unexpected"
+
+
+_TRANSIENT_API_ERRORS = (GlueThrottlingError, GlueInternalServiceError, GlueOperationTimeoutError)
+_TRANSIENT_CODES = frozenset(
+    {
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "PriorRequestNotComplete",
+    }
+)
+# Connection faults botocore already retried; an SSL or proxy misconfiguration is not among them on purpose.
+_TRANSIENT_CONNECTION_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError, ReadTimeoutError)
+
+
+def classify_error(error: BaseException) -> str:
+    """Return the :class:`ErrorKind` of an error raised by a Glue read (after botocore's own retries)."""
+    if isinstance(error, GlueEntityNotFoundError):
+        return ErrorKind.GONE
+    if isinstance(error, GlueAccessDeniedError):
+        return ErrorKind.DENIED
+    if isinstance(error, (*_TRANSIENT_API_ERRORS, *_TRANSIENT_CONNECTION_ERRORS, TimeoutError)):
+        return ErrorKind.TRANSIENT
+    if isinstance(error, GlueApiError):
+        response = getattr(error.__cause__, "response", None) or {}
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if status >= 500 or error.code in _TRANSIENT_CODES:
+            return ErrorKind.TRANSIENT
+    return ErrorKind.UNEXPECTED
+
+
+def _observation_for(error: Exception) -> Observation:
+    kind = classify_error(error)
+    if kind == ErrorKind.GONE:
+        return RunGone(str(error))
+    if kind == ErrorKind.DENIED:
+        return RunDenied(str(error))
+    if kind == ErrorKind.TRANSIENT:
+        return PollSkipped(str(error))
+    return PollFailed(error)
+
+
+# -- watchers and the per-job poller -----------------------------------------------------------------------------
+
+
+class Watcher:
+    """One trigger's subscription to the observations of one run.
+
+    :param key: the shared client's key.
+    :param job_name: the run's job.
+    :param run_id: the run id.
+    :param poll_interval: the longest the watcher wants to wait between observations, in seconds.
+    """
+
+    __slots__ = ("job_name", "key", "poll_interval", "queue", "run_id")
+
+    def __init__(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> None:
+        self.key = key
+        self.job_name = job_name
+        self.run_id = run_id
+        self.poll_interval = poll_interval
+        self.queue: asyncio.Queue[Observation] = asyncio.Queue()
+
+    async def next(self) -> Observation:
+        """Wait for the next observation of the run."""
+        return await self.queue.get()
+
+
+@dataclasses.dataclass
+class PollStats:
+    """What one poll of one job did (kept for tests and benchmarks)."""
+
+    watched: int = 0
+    pages: int = 0
+    run_reads: int = 0
+    deferred: int = 0
+    skipped: bool = False
+
+    @property
+    def calls(self) -> int:
+        """Return the Glue API calls this poll made."""
+        return self.pages + self.run_reads
+
+
+_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+"""The poller's sleep between polls; tests replace it to step polls one at a time."""
+
+
+class JobPoller:
+    """Poll every watched run of one job through one shared client, at the smallest interval its watchers ask.
+
+    :param key: the shared client's key.
+    :param job_name: the job.
+    """
+
+    def __init__(self, key: ClientKey, job_name: str) -> None:
+        self.key = key
+        self.job_name = job_name
+        self.watchers: dict[str, list[Watcher]] = {}
+        self.old_runs: set[str] = set()
+        """Watched runs that the recent pages did not show; read with GetJobRun."""
+        self.polls = 0
+        self.last_poll = PollStats()
+        self.history: list[PollStats] = []
+        """Stats of the most recent polls (bounded), newest last."""
+        self._last_read: dict[str, int] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def interval(self) -> float:
+        """Return the smallest poll interval among the watchers."""
+        return min((w.poll_interval for ws in self.watchers.values() for w in ws), default=0.0)
+
+    def add(self, watcher: Watcher) -> None:
+        """Subscribe ``watcher``; start polling if this is the first."""
+        self.watchers.setdefault(watcher.run_id, []).append(watcher)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"glue-poller-{self.job_name}", context=contextvars.Context()
+            )
+
+    def remove(self, watcher: Watcher) -> bool:
+        """Unsubscribe ``watcher``; return whether the poller has no watcher left."""
+        watchers = self.watchers.get(watcher.run_id, [])
+        if watcher in watchers:
+            watchers.remove(watcher)
+            if not watchers:
+                del self.watchers[watcher.run_id]
+                self.old_runs.discard(watcher.run_id)
+                self._last_read.pop(watcher.run_id, None)
+        return not self.watchers
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            async with lease_client(self.key) as shared:
+                while self.watchers:
+                    started = loop.time()
+                    await self.poll(shared)
+                    await _sleep(max(0.0, self.interval - (loop.time() - started)))
+        except Exception as error:  # the client could not be built, or a bug here: every watcher must hear of it
+            log.exception("Glue poller for job %s failed", self.job_name)
+            self._deliver_all(PollFailed(error))
+
+    async def poll(self, shared: SharedClient) -> PollStats:
+        """Read every watched run once and deliver what was seen; return what the poll did."""
+        self.polls += 1
+        stats = PollStats(watched=len(self.watchers))
+        budget = len(self.watchers)  # never more calls than the naive one GetJobRun per run
+        recent = set(self.watchers) - self.old_runs
+        paged = len(recent) >= 2  # for a single run a page costs as much as GetJobRun and may not show it
+        try:
+            if paged:
+                found = await self._read_pages(shared, recent, stats)
+                for run in found.values():
+                    self._deliver(run.id, RunRead(run))
+                self.old_runs |= recent - found.keys()
+        except Exception as error:
+            observation = _observation_for(error)
+            if isinstance(observation, PollSkipped):
+                log.warning("Skipping this poll of job %s: %s", self.job_name, error)
+                stats.skipped = True
+            self._deliver_all(observation)
+            self._record(stats)
+            return stats
+        direct = sorted(
+            (run_id for run_id in self.watchers if run_id in self.old_runs or not paged),
+            key=lambda run_id: self._last_read.get(run_id, -1),
+        )
+        allowed = max(0, budget - stats.pages)
+        stats.deferred = max(0, len(direct) - allowed)
+        await self._read_runs(shared, direct[:allowed], stats)
+        self._record(stats)
+        return stats
+
+    async def _read_pages(self, shared: SharedClient, recent: set[str], stats: PollStats) -> dict[str, JobRun]:
+        """Read GetJobRuns pages until every run of ``recent`` is found or the pages stop paying."""
+        max_pages = math.ceil(len(recent) / MAX_PAGE_SIZE) + 1
+        found: dict[str, JobRun] = {}
+        token: str | None = None
+        while True:
+            page = await shared.hook.aget_job_runs_page(
+                self.job_name, max_results=MAX_PAGE_SIZE, next_token=token, client=shared.client
+            )
+            stats.pages += 1
+            hits = {run.id: run for run in page.runs if run.id in recent and run.id not in found}
+            found.update(hits)
+            missing = len(recent) - len(found)
+            # One missing run costs the same as a page; a page with no watched run suggests the rest are old.
+            if missing <= 1 or not page.next_token or stats.pages >= max_pages or not hits:
+                break
+            token = page.next_token
+        for run_id in found:
+            self._last_read[run_id] = self.polls
+        return found
+
+    async def _read_runs(self, shared: SharedClient, run_ids: list[str], stats: PollStats) -> None:
+        """Read runs one by one (GetJobRun), at most as many at a time as the client has connections."""
+        if not run_ids:
+            return
+        limit = asyncio.Semaphore(shared.max_pool_connections)
+        skipped: list[str] = []
+
+        async def read(run_id: str) -> None:
+            async with limit:
+                if run_id not in self.watchers:  # its watcher left while we waited for a connection
+                    return
+                stats.run_reads += 1
+                try:
+                    run = await shared.hook.aget_job_run(self.job_name, run_id, client=shared.client)
+                except Exception as error:
+                    observation = _observation_for(error)
+                    if isinstance(observation, PollSkipped):
+                        skipped.append(f"{run_id}: {error}")
+                    self._deliver(run_id, observation)
+                    return
+            self._last_read[run_id] = self.polls
+            self._deliver(run_id, RunRead(run))
+
+        await asyncio.gather(*(read(run_id) for run_id in run_ids))
+        if skipped:
+            stats.skipped = True
+            log.warning("Skipping this poll of %d run(s) of job %s: %s", len(skipped), self.job_name, skipped[0])
+
+    def _deliver(self, run_id: str, observation: Observation) -> None:
+        for watcher in self.watchers.get(run_id, ()):
+            watcher.queue.put_nowait(observation)
+
+    def _deliver_all(self, observation: Observation) -> None:
+        for run_id in list(self.watchers):
+            self._deliver(run_id, observation)
+
+    def _record(self, stats: PollStats) -> None:
+        self.last_poll = stats
+        self.history.append(stats)
+        del self.history[:-100]
+
+
+class PollerRegistry:
+    """The pollers of one event loop, one per (client key, job name)."""
+
+    def __init__(self) -> None:
+        self.pollers: dict[tuple[ClientKey, str], JobPoller] = {}
+
+    def subscribe(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> Watcher:
+        """Return a new watcher of ``run_id``, starting the job's poller if needed."""
+        watcher = Watcher(key, job_name, run_id, poll_interval)
+        poller = self.pollers.get((key, job_name))
+        if poller is None:
+            poller = self.pollers[(key, job_name)] = JobPoller(key, job_name)
+        poller.add(watcher)
+        return watcher
+
+    async def unsubscribe(self, watcher: Watcher) -> None:
+        """Remove ``watcher``; stop its poller (and wait for it) when it was the last. Idempotent."""
+        poller = self.pollers.get((watcher.key, watcher.job_name))
+        if poller is None or not poller.remove(watcher):
+            return
+        del self.pollers[(watcher.key, watcher.job_name)]
+        task = poller.task
+        if task is not None and not task.done():
+            task.cancel()
+            # Wait so the poller's client lease is released before the caller goes on (a loop that closes
+            # right after, as ``dag.test()``'s does, then still closes the client).
+            await asyncio.wait([task])
+
+
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PollerRegistry] = weakref.WeakKeyDictionary()
+
+
+def poller_registry() -> PollerRegistry:
+    """Return the poller registry of the running event loop."""
+    loop = asyncio.get_running_loop()
+    registry = _registries.get(loop)
+    if registry is None:
+        registry = _registries[loop] = PollerRegistry()
+    return registry
+
+
+@contextlib.asynccontextmanager
+async def watch_run(key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> AsyncIterator[Watcher]:
+    """Watch one run through the shared poller of its job for the block."""
+    registry = poller_registry()
+    watcher = registry.subscribe(key, job_name, run_id, poll_interval)
+    try:
+        yield watcher
+    finally:
+        await registry.unsubscribe(watcher)

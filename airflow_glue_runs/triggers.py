@@ -1,0 +1,189 @@
+"""``GlueJobRunTrigger``: wait on a Glue job run in the triggerer, cheaply, and report how it ended.
+
+Hundreds of these run at once in one triggerer. None of them owns an AWS client or calls Glue on its own: they
+subscribe to the process-wide batched poller (:mod:`airflow_glue_runs.poller`), which reads the watched runs of
+a job together through one shared client (:mod:`airflow_glue_runs.shared_client`). Each trigger applies the
+shared waiting policy (:class:`~airflow_glue_runs.waiting.RunWatch`) to its run and yields exactly one event
+whose payload is a :class:`~airflow_glue_runs.waiting.WaitResult` as JSON. The trigger reports; the operator or
+sensor that resumes decides (``raise_for_result``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_glue_runs.exceptions import GlueApiError, GlueJobRunParameterError
+from airflow_glue_runs.poller import (
+    PollFailed,
+    PollSkipped,
+    RunDenied,
+    RunGone,
+    RunRead,
+    Watcher,
+    poller_registry,
+    watch_run,
+)
+from airflow_glue_runs.shared_client import ClientKey, lease_client
+from airflow_glue_runs.start_request import check_name
+from airflow_glue_runs.waiting import RunWatch, WaitResult
+
+__all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
+
+DEFAULT_POLL_INTERVAL = 30.0
+"""Seconds between two reads of a watched run, unless the caller says otherwise."""
+
+
+def _now() -> datetime:
+    """Return the wall-clock time an observation is judged at (timezone-aware; tests replace it)."""
+    return datetime.now(UTC)
+
+
+def _seconds(parameter: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise GlueJobRunParameterError(parameter, f"expected a positive number of seconds; got {value!r}")
+    return float(value)
+
+
+class GlueJobRunTrigger(BaseTrigger):
+    """Wait in the triggerer until a Glue job run ends, or stays queued (WAITING) too long.
+
+    Fires one event whose payload is ``WaitResult.to_json()``: the resolution (succeeded, failed, timed_out,
+    queue_timeout, not_found, access_denied), a message, and the run as last seen. Throttling and transient
+    faults cost a poll; a run or job that no longer exists, or access denied, resolves the wait; anything else
+    raises with its traceback.
+
+    :param job_name: the Glue job.
+    :param run_id: the run to wait on.
+    :param poll_interval: seconds between reads of the run. Runs of one job are read together at the smallest
+        interval among their triggers.
+    :param max_queue_wait: seconds the run may stay WAITING (counted from its StartedOn) before the wait ends
+        with ``queue_timeout``; None waits as long as Glue keeps it queued.
+    :param stop_on_kill: when a user clears or marks the deferred task, ask Glue to stop the run (Airflow 3.3+
+        calls :meth:`on_kill` then).
+    :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
+    :param region_name: the AWS region, overriding the connection's.
+    :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
+    :param botocore_config: botocore ``Config`` keyword arguments (JSON-serializable), overriding the
+        connection's ``config_kwargs``.
+    """
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        run_id: str,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        max_queue_wait: float | None = None,
+        stop_on_kill: bool = False,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.job_name = check_name("job_name", job_name)
+        self.run_id = check_name("run_id", run_id)
+        self.poll_interval = _seconds("poll_interval", poll_interval)
+        self.max_queue_wait = None if max_queue_wait is None else _seconds("max_queue_wait", max_queue_wait)
+        self.stop_on_kill = bool(stop_on_kill)
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = dict(botocore_config) if botocore_config is not None else None
+        self._watcher: Watcher | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the class path and the keyword arguments that rebuild this trigger (primitives only)."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_name": self.job_name,
+                "run_id": self.run_id,
+                "poll_interval": self.poll_interval,
+                "max_queue_wait": self.max_queue_wait,
+                "stop_on_kill": self.stop_on_kill,
+                "aws_conn_id": self.aws_conn_id,
+                "region_name": self.region_name,
+                "verify": self.verify,
+                "botocore_config": self.botocore_config,
+            },
+        )
+
+    @property
+    def client_key(self) -> ClientKey:
+        """Return the key of the shared client this trigger uses."""
+        return ClientKey.of(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            botocore_config=self.botocore_config,
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Watch the run through the shared poller and yield one event when the wait is over."""
+        self.log.info(
+            "Waiting for Glue job run %s of job %s (read every %g s together with the job's other watched runs).",
+            self.run_id,
+            self.job_name,
+            self.poll_interval,
+        )
+        watch = RunWatch(self.job_name, self.run_id, self.max_queue_wait)
+        async with watch_run(self.client_key, self.job_name, self.run_id, self.poll_interval) as watcher:
+            self._watcher = watcher
+            result = await self._wait(watch, watcher)
+        # The watcher is gone before the event leaves, so a loop that ends right after (dag.test) ends clean.
+        self._watcher = None
+        self.log.info("%s", result.message)
+        yield TriggerEvent(result.to_json())  # type: ignore[no-untyped-call]
+
+    async def _wait(self, watch: RunWatch, watcher: Watcher) -> WaitResult:
+        skipped = 0
+        while True:
+            observation = await watcher.next()
+            if isinstance(observation, RunRead):
+                if skipped:
+                    self.log.info("Glue answered again after %d skipped poll(s).", skipped)
+                    skipped = 0
+                lines, result = watch.observe(observation.run, _now())
+                for line in lines:
+                    self.log.info("%s", line)
+                if result is not None:
+                    return result
+            elif isinstance(observation, PollSkipped):
+                skipped += 1
+                self.log.warning("Could not read Glue job run %s this poll: %s", self.run_id, observation.reason)
+            elif isinstance(observation, RunGone):
+                return watch.vanished(observation.reason)
+            elif isinstance(observation, RunDenied):
+                return watch.denied(observation.reason)
+            elif isinstance(observation, PollFailed):
+                raise observation.error
+
+    async def on_kill(self) -> None:
+        """Stop the Glue run when a user cleared or marked the deferred task, if ``stop_on_kill``."""
+        if not self.stop_on_kill:
+            self.log.info(
+                "The deferred task was killed; Glue job run %s of job %s keeps running (stop_on_kill=False).",
+                self.run_id,
+                self.job_name,
+            )
+            return
+        self.log.info("The deferred task was killed: asking Glue to stop job run %s of %s.", self.run_id, self.job_name)
+        try:
+            async with lease_client(self.client_key) as shared:
+                result = await shared.hook.astop_job_runs(self.job_name, [self.run_id], client=shared.client)
+        except GlueApiError as error:
+            self.log.warning("Could not stop Glue job run %s of job %s: %s", self.run_id, self.job_name, error)
+            return
+        if self.run_id in result.stopped:
+            self.log.info("Glue accepted to stop job run %s of job %s.", self.run_id, self.job_name)
+
+    async def cleanup(self) -> None:
+        """Unsubscribe from the shared poller if ``run()`` left without doing so; the poller stops when unwatched."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await poller_registry().unsubscribe(watcher)
