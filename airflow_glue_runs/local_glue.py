@@ -99,7 +99,7 @@ _DROPPED = "local_glue.dropped"  # environ key: the middleware closed the connec
 _CONTROL_PATH = "/_local_glue/"
 _CONTROL_METHODS = (
     *("inject_fault", "calls", "connections", "reset_counters"),
-    *("set_run_state", "run_count", "reset", "create_job"),
+    *("set_run_state", "run_count", "first_reads", "reset", "create_job"),
 )
 # A NextToken starting with "//" base64-decodes to a first byte >= 0xFC, never valid UTF-8: see _opaque_token.
 _TOKEN_PREFIX = "//local-glue/"
@@ -204,6 +204,7 @@ class _Run:
         # A run that cannot be queued holds a slot from creation: StartJobRun refused it if none was free.
         self.admitted_at: float | None = None if queuing or not self.admittable else created
         self.overrides: list[_Step] = []
+        self.first_read: float | None = None  # when a client first saw this run (GetJobRun or a GetJobRuns page)
 
     @property
     def ready_at(self) -> float:
@@ -342,7 +343,10 @@ def _scripted_run_class() -> type[Any]:
             self.script.force(self.clock(), value, None)
 
         def as_dict(self) -> dict[str, Any]:
-            return self.script.describe(super().as_dict(), self.clock(), self.extra)
+            now = self.clock()
+            if self.script.first_read is None:
+                self.script.first_read = now
+            return self.script.describe(super().as_dict(), now, self.extra)
 
     return ScriptedJobRun
 
@@ -546,6 +550,13 @@ class _Service:
         now = self.clock()
         run.script.timeline(now)  # settle queue slots before the forced state cuts the timeline
         run.script.force(now, state, error_message)
+
+    def control_first_reads(self, job_name: str) -> dict[str, float]:
+        return {
+            run.job_run_id: run.script.first_read
+            for run in self._control_job(job_name).job_runs
+            if run.script.first_read is not None
+        }
 
     def control_run_count(self, job_name: str) -> int:
         return len(self._control_job(job_name).job_runs)
@@ -795,6 +806,10 @@ class _Controls:
     def reset_counters(self) -> None:
         """Zero the call and connection counters."""
         self._control("reset_counters")
+
+    def first_reads(self, job_name: str) -> dict[str, float]:
+        """Return, per run id of ``job_name``, the clock time at which a client first read the run."""
+        return {str(k): float(v) for k, v in self._control("first_reads", job_name=job_name).items()}
 
     def set_run_state(self, job_name: str, run_id: str, state: str, *, error_message: str | None = None) -> None:
         """Force a run into ``state`` now, e.g. to end it; STOPPING moves on to STOPPED after its stop time.

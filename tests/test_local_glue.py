@@ -540,3 +540,19 @@ def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def test_first_reads_record_when_a_client_first_saw_each_run(glue: LocalGlue) -> None:
+    """first_reads() holds a run only after a GetJobRun or GetJobRuns answer included it, with that first time."""
+    glue.create_job("fr", max_concurrent_runs=10)
+    client = glue.client()
+    first = client.start_job_run(JobName="fr", Arguments={"--local-glue-duration": "600"})["JobRunId"]
+    second = client.start_job_run(JobName="fr", Arguments={"--local-glue-duration": "600"})["JobRunId"]
+    assert glue.first_reads("fr") == {}
+    client.get_job_run(JobName="fr", RunId=first)
+    seen = glue.first_reads("fr")
+    assert set(seen) == {first}
+    client.get_job_runs(JobName="fr")
+    again = glue.first_reads("fr")
+    assert set(again) == {first, second}
+    assert again[first] == seen[first]
