@@ -912,26 +912,34 @@ class LocalGlue(_Controls):
 
         :param config: botocore config, e.g. ``Config(retries={"total_max_attempts": 1})`` to see every fault.
         """
-        import boto3
-
-        return boto3.client(
-            "glue",
-            endpoint_url=self.endpoint_url,
-            region_name=self.region_name,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
+        return _glue_client(self.endpoint_url, self.region_name, config)
 
     def airflow_connection(self) -> str:
         """Return an Airflow ``aws`` connection as JSON, for ``AIRFLOW_CONN_<ID>``."""
-        extra = {"region_name": self.region_name, "endpoint_url": self.endpoint_url}
-        return json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra})
+        return _connection_json(self.endpoint_url, self.region_name)
 
     def _control(self, method: str, **arguments: Any) -> Any:
         if self._service is None:
             raise RuntimeError("LocalGlue is not started")
         return self._service.control(method, arguments)
+
+
+def _glue_client(endpoint_url: str, region_name: str, config: Config | None) -> GlueClient:
+    import boto3
+
+    return boto3.client(
+        "glue",
+        endpoint_url=endpoint_url,
+        region_name=region_name,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
+    )
+
+
+def _connection_json(endpoint_url: str, region_name: str) -> str:
+    extra = {"region_name": region_name, "endpoint_url": endpoint_url}
+    return json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": extra})
 
 
 class LocalGlueControl(_Controls):
@@ -943,9 +951,18 @@ class LocalGlueControl(_Controls):
     :param timeout: seconds to wait for each answer.
     """
 
-    def __init__(self, endpoint_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, endpoint_url: str, *, region_name: str = "us-east-1", timeout: float = 10.0) -> None:
         self.endpoint_url = endpoint_url.rstrip("/")
+        self.region_name = region_name
         self.timeout = timeout
+
+    def client(self, *, config: Config | None = None) -> GlueClient:
+        """Return a boto3 Glue client for this endpoint, with dummy credentials."""
+        return _glue_client(self.endpoint_url, self.region_name, config)
+
+    def airflow_connection(self) -> str:
+        """Return an Airflow ``aws`` connection as JSON, for ``AIRFLOW_CONN_<ID>``."""
+        return _connection_json(self.endpoint_url, self.region_name)
 
     def _control(self, method: str, **arguments: Any) -> Any:
         request = urllib.request.Request(

@@ -1,0 +1,228 @@
+"""Benchmark: N waiting Glue runs in one event loop, this project's trigger beside the Amazon provider's.
+
+``make bench`` runs this. The local Glue runs in its own process, so its CPU and memory are not counted. For each
+N and each implementation a fresh Python process (the "child") starts N long runs spread over 10 jobs, creates
+N triggers in one asyncio loop, as a triggerer does, and measures:
+
+- RSS growth per waiting trigger, once every trigger has polled and the loop is in its steady state;
+- CPU ms per trigger, from creating the triggers until every run was read once;
+- the time until the last trigger's first poll (the local Glue records when each run was first read);
+- the longest event-loop stall (a 10 ms ticker's worst lateness);
+- Glue API calls per poll interval in the steady state, and the TCP connections used;
+- detection lag: from the moment a run is ended in the local Glue to the moment its trigger's event is yielded.
+
+Figures vary with the machine; the README quotes a run on the project's 2-core reference machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+JOBS = 10
+IMPLEMENTATIONS = ("airflow-glue-runs", "amazon")
+
+
+def rss_bytes() -> int:
+    """Return this process's resident set size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def make_trigger(impl: str, job: str, run_id: str, poll: float) -> Any:
+    """Build one trigger of the given implementation, as the operator would when deferring."""
+    if impl == "amazon":
+        from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+
+        return GlueJobCompleteTrigger(
+            job_name=job, run_id=run_id, waiter_delay=int(poll), waiter_max_attempts=100_000, aws_conn_id="aws_default"
+        )
+    from airflow_glue_runs.triggers import GlueJobRunTrigger
+
+    return GlueJobRunTrigger(job_name=job, run_id=run_id, poll_interval=poll, aws_conn_id="aws_default")
+
+
+async def child(impl: str, n: int, poll: float, endpoint: str) -> dict[str, Any]:
+    """Measure one implementation with ``n`` waiting runs; return the figures."""
+    from airflow_glue_runs.local_glue import LocalGlueControl
+
+    control = LocalGlueControl(endpoint)
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = control.airflow_connection()
+    prefix = f"bench-{impl}-{n}-{os.getpid()}"
+    jobs = [f"{prefix}-{j}" for j in range(JOBS)]
+    for job in jobs:
+        control.create_job(job, max_concurrent_runs=n, default_arguments={"--local-glue-duration": "86400"})
+    glue = control.client()
+    runs = [(jobs[i % JOBS], glue.start_job_run(JobName=jobs[i % JOBS])["JobRunId"]) for i in range(n)]
+    make_trigger(impl, jobs[0], runs[0][1], poll)  # import the trigger's modules before the baseline
+
+    gc.collect()
+    rss0, cpu0 = rss_bytes(), time.process_time()
+    stall = 0.0
+    stop_ticker = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal stall
+        while not stop_ticker.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            stall = max(stall, time.perf_counter() - before - 0.01)
+
+    events: dict[str, float] = {}
+
+    async def consume(trigger: Any, run_id: str) -> None:
+        async for _event in trigger.run():
+            events[run_id] = time.time()
+            return
+
+    await asyncio.to_thread(control.reset_counters)
+    ticker_task = asyncio.create_task(ticker())
+    t0 = time.time()
+    triggers = [make_trigger(impl, job, run_id, poll) for job, run_id in runs]
+    tasks = [asyncio.create_task(consume(t, run_id)) for t, (_, run_id) in zip(triggers, runs, strict=True)]
+
+    deadline = time.monotonic() + max(600.0, 4 * poll)
+    first: dict[str, float] = {}
+    while len(first) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        reads = await asyncio.gather(*(asyncio.to_thread(control.first_reads, job) for job in jobs))
+        first = {run_id: at for per_job in reads for run_id, at in per_job.items()}
+    last_first_poll = max(first.values()) - t0 if len(first) == n else float("nan")
+    cpu_ms = (time.process_time() - cpu0) * 1000 / n
+
+    # Steady state: three poll intervals with every trigger waiting.
+    await asyncio.to_thread(control.reset_counters)
+    await asyncio.sleep(3 * poll)
+    calls = await asyncio.to_thread(control.calls)
+    gc.collect()
+    rss_per_trigger = (rss_bytes() - rss0) / n
+    connections_used = await asyncio.to_thread(control.connections)
+
+    ended: dict[str, float] = {}
+
+    def end_all() -> None:
+        for job, run_id in runs:
+            ended[run_id] = time.time()
+            control.set_run_state(job, run_id, "SUCCEEDED")
+
+    await asyncio.to_thread(end_all)
+    _, pending = await asyncio.wait(tasks, timeout=3 * poll + 60)
+    for task in pending:
+        task.cancel()
+    for trigger in triggers:
+        cleanup = getattr(trigger, "cleanup", None)
+        if cleanup is not None:
+            await cleanup()
+    stop_ticker.set()
+    await ticker_task
+    lags = [events[r] - ended[r] for r in events]
+    return {
+        "impl": impl,
+        "n": n,
+        "poll_interval": poll,
+        "rss_kib_per_trigger": rss_per_trigger / 1024,
+        "cpu_ms_per_trigger": cpu_ms,
+        "last_first_poll_s": last_first_poll,
+        "max_stall_ms": stall * 1000,
+        "calls_per_poll": sum(calls.values()) / 3,
+        "tcp_connections": connections_used,
+        "median_lag_s": statistics.median(lags) if lags else float("nan"),
+        "max_lag_s": max(lags) if lags else float("nan"),
+        "resolved": len(events),
+    }
+
+
+def start_local_glue(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the local Glue in its own process; return it and its endpoint URL."""
+    port_file = workdir / "url"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_glue_runs.local_glue", "--port-file", str(port_file)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        if port_file.exists() and port_file.read_text().strip():
+            return proc, port_file.read_text().strip()
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("local Glue did not start")
+
+
+COLUMNS = [
+    ("N", "n", "{:d}"),
+    ("implementation", "impl", "{}"),
+    ("RSS KiB/trigger", "rss_kib_per_trigger", "{:.1f}"),
+    ("CPU ms/trigger", "cpu_ms_per_trigger", "{:.2f}"),
+    ("last first poll s", "last_first_poll_s", "{:.2f}"),
+    ("max stall ms", "max_stall_ms", "{:.0f}"),
+    ("API calls/poll", "calls_per_poll", "{:.1f}"),
+    ("TCP conns", "tcp_connections", "{:d}"),
+    ("median lag s", "median_lag_s", "{:.2f}"),
+    ("max lag s", "max_lag_s", "{:.2f}"),
+    ("resolved", "resolved", "{:d}"),
+]
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """Print the results as a Markdown table."""
+    print("| " + " | ".join(title for title, _, _ in COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
+    for row in rows:
+        print("| " + " | ".join(fmt.format(row[key]) for _, key, fmt in COLUMNS) + " |")
+
+
+def main() -> int:
+    """Run every (N, implementation) pair in its own process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500, 1000])
+    parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
+    parser.add_argument("--poll-interval", type=float, default=5.0)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        result = asyncio.run(child(args.impl[0], args.sizes[0], args.poll_interval, args.endpoint))
+        print(json.dumps(result))
+        return 0
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="glue-bench-") as tmp:
+        glue_proc, endpoint = start_local_glue(Path(tmp))
+        try:
+            for n in args.sizes:
+                for impl in args.impl:
+                    cmd = [sys.executable, __file__, "--child", "--impl", impl, "--sizes", str(n)]
+                    cmd += ["--poll-interval", str(args.poll_interval), "--endpoint", endpoint]
+                    print(f"N={n} {impl} ...", file=sys.stderr, flush=True)
+                    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+                    if out.returncode != 0:
+                        print(out.stderr[-3000:], file=sys.stderr)
+                        return 1
+                    rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        finally:
+            glue_proc.send_signal(signal.SIGTERM)
+            try:
+                glue_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                glue_proc.kill()
+    print(f"\nPoll interval {args.poll_interval:g} s, {JOBS} jobs, runs spread evenly; `make bench`:\n")
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
