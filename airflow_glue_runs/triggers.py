@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_glue_runs.exceptions import GlueApiError, GlueJobRunParameterError
+from airflow_glue_runs.exceptions import GlueApiError
 from airflow_glue_runs.poller import (
     PollFailed,
     PollSkipped,
@@ -27,6 +27,7 @@ from airflow_glue_runs.poller import (
     poller_registry,
     watch_run,
 )
+from airflow_glue_runs.run_options import check_flag, check_seconds
 from airflow_glue_runs.shared_client import ClientKey, lease_client
 from airflow_glue_runs.start_request import check_name
 from airflow_glue_runs.waiting import RunWatch, WaitResult
@@ -40,12 +41,6 @@ DEFAULT_POLL_INTERVAL = 30.0
 def _now() -> datetime:
     """Return the wall-clock time an observation is judged at (timezone-aware; tests replace it)."""
     return datetime.now(UTC)
-
-
-def _seconds(parameter: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise GlueJobRunParameterError(parameter, f"expected a positive number of seconds; got {value!r}")
-    return float(value)
 
 
 class GlueJobRunTrigger(BaseTrigger):
@@ -87,9 +82,9 @@ class GlueJobRunTrigger(BaseTrigger):
         super().__init__()  # type: ignore[no-untyped-call]
         self.job_name = check_name("job_name", job_name)
         self.run_id = check_name("run_id", run_id)
-        self.poll_interval = _seconds("poll_interval", poll_interval)
-        self.max_queue_wait = None if max_queue_wait is None else _seconds("max_queue_wait", max_queue_wait)
-        self.stop_on_kill = bool(stop_on_kill)
+        self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or DEFAULT_POLL_INTERVAL
+        self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
+        self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify

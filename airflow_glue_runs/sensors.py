@@ -1,0 +1,257 @@
+"""``GlueJobRunSensor``: wait on a Glue job run that something else started.
+
+Poke and reschedule modes read the run on the worker; deferrable mode checks once and then waits in the triggerer
+with :class:`~airflow_glue_runs.triggers.GlueJobRunTrigger`. All three judge the run the same way, with the
+shared waiting policy (:class:`~airflow_glue_runs.waiting.RunWatch`) and
+:func:`~airflow_glue_runs.waiting.raise_for_result`, so a state means the same thing as for the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTimeout, AirflowSkipException
+
+from airflow_glue_runs.console import console_url
+from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
+from airflow_glue_runs.hooks import MAX_PAGE_SIZE
+from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.poller import ErrorKind, classify_error
+from airflow_glue_runs.run_options import check_flag, check_seconds
+from airflow_glue_runs.start_request import check_name
+from airflow_glue_runs.waiting import RunWatch, WaitResult, raise_for_result
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_glue_runs.hooks import GlueJobRunHook
+    from airflow_glue_runs.job_run import JobRun
+
+__all__ = ["LATEST_RUN_SCAN_PAGES", "GlueJobRunSensor"]
+
+LATEST_RUN_SCAN_PAGES = 5
+"""GetJobRuns pages (200 runs each) read to find a job's most recent run when no ``run_id`` is given."""
+
+
+def _default_deferrable() -> bool:
+    from airflow.sdk.configuration import conf
+
+    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
+
+
+class GlueJobRunSensor(BaseSensorOperator):
+    """Wait until a Glue job run ends; succeed if it succeeded, fail with the reason otherwise.
+
+    The run is ``run_id`` of ``job_name`` or, without ``run_id``, the job's most recent run (by StartedOn,
+    among the first :data:`LATEST_RUN_SCAN_PAGES` x 200 runs GetJobRuns returns; AWS returns newest first).
+    In poke and reschedule modes the most recent run is looked up at every poke, so a newer run started while
+    the sensor waits takes over; deferrable mode looks it up once, before deferring. While the job has no run
+    at all the sensor keeps waiting.
+
+    A run that FAILED, ERROR, STOPPED, EXPIRED or TIMEOUT, stayed WAITING longer than ``max_queue_wait``,
+    vanished, or may not be read raises the same exception as for :class:`GlueJobRunOperator`; with
+    ``soft_fail`` (or ``never_fail``) the task is skipped instead. Throttling and transient faults cost a poke.
+    The sensor returns the run id (XCom ``return_value``).
+
+    :param job_name: the Glue job (templated).
+    :param run_id: the run to wait on (templated); None for the job's most recent run.
+    :param max_queue_wait: seconds (or a ``timedelta``) the run may stay WAITING (counted from its StartedOn)
+        before the sensor fails with :class:`~airflow_glue_runs.exceptions.GlueJobRunQueueTimeoutError`; None
+        waits as long as Glue keeps it queued.
+    :param deferrable: wait in the triggerer instead of on the worker. Defaults to Airflow's
+        ``[operators] default_deferrable``.
+    :param poll_interval: seconds (or a ``timedelta``) between reads of the run in deferrable mode; defaults to
+        ``poke_interval``.
+    :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
+    :param region_name: the AWS region, overriding the connection's.
+    :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
+    :param botocore_config: botocore ``Config`` keyword arguments, overriding the connection's
+        ``config_kwargs``.
+    """
+
+    template_fields: Sequence[str] = ("job_name", "run_id")
+    operator_extra_links = (GlueJobRunLink(),)
+    ui_color = "#e6d5f2"
+
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        run_id: str | None = None,
+        max_queue_wait: float | timedelta | None = None,
+        deferrable: bool | None = None,
+        poll_interval: float | timedelta | None = None,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_name = job_name
+        self.run_id = run_id
+        self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
+        self.deferrable = _default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
+        self.poll_interval = check_seconds("poll_interval", poll_interval, allow_none=True, allow_zero=False)
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = dict(botocore_config) if botocore_config is not None else None
+        self._watch: RunWatch | None = None
+        self._linked_run: str | None = None
+
+    @cached_property
+    def hook(self) -> GlueJobRunHook:
+        """The Glue hook of the sensor's connection."""
+        from airflow_glue_runs.hooks import GlueJobRunHook
+
+        return GlueJobRunHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
+        )
+
+    # -- poke and reschedule modes ---------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        """Check the parameters; then poke (poke and reschedule modes) or check once and defer."""
+        self._check_parameters()
+        if not self.deferrable:
+            return super().execute(context)
+        return self._check_then_defer(context)
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """Read the run once: done when it succeeded; raise when it ended otherwise; keep waiting while active."""
+        result, run_id = self._look(context)
+        if result is None:
+            return False
+        self._judge(result)
+        return PokeReturnValue(is_done=True, xcom_value=run_id)
+
+    def _look(self, context: Context) -> tuple[WaitResult | None, str | None]:
+        """Read the run and apply the waiting policy; return the verdict (None: keep waiting) and the run id."""
+        run_id = self.run_id
+        try:
+            run = self.hook.get_job_run(self.job_name, run_id) if run_id else self._latest_run()
+        except Exception as error:
+            kind = classify_error(error)
+            if kind == ErrorKind.TRANSIENT:
+                self.log.warning("Could not read Glue job run %s of job %s this poke: %s", run_id, self.job_name, error)
+                return None, run_id
+            watch = self._watch_for(run_id or "(most recent run)")
+            if kind == ErrorKind.GONE:
+                return watch.vanished(str(error)), run_id
+            if kind == ErrorKind.DENIED:
+                return watch.denied(str(error)), run_id
+            raise
+        if run is None:
+            self.log.info("Glue job %s has no run yet; waiting for one.", self.job_name)
+            return None, None
+        self._push_link(context, run.id)
+        lines, result = self._watch_for(run.id).observe(run, datetime.now(UTC))
+        for line in lines:
+            self.log.info("%s", line)
+        return result, run.id
+
+    def _watch_for(self, run_id: str) -> RunWatch:
+        """Return the watch of ``run_id``, kept across pokes (a new one when the most recent run changed)."""
+        if self._watch is None or self._watch.run_id != run_id:
+            if self._watch is not None:
+                self.log.info("The most recent run of Glue job %s is now %s.", self.job_name, run_id)
+            self._watch = RunWatch(job_name=self.job_name, run_id=run_id, max_queue_wait=self.max_queue_wait)
+        return self._watch
+
+    def _latest_run(self) -> JobRun | None:
+        """Return the job's run with the latest StartedOn among the first pages, whatever order Glue uses."""
+        latest: JobRun | None = None
+        token: str | None = None
+        for _ in range(LATEST_RUN_SCAN_PAGES):
+            page = self.hook.get_job_runs_page(self.job_name, max_results=MAX_PAGE_SIZE, next_token=token)
+            for run in page.runs:
+                if latest is None or _started(run) > _started(latest):
+                    latest = run
+            if page.next_token is None:
+                break
+            token = page.next_token
+        return latest
+
+    def _judge(self, result: WaitResult) -> None:
+        """Return if the run succeeded; raise its outcome error, or skip the task under soft_fail/never_fail."""
+        try:
+            raise_for_result(result, console_url=self._console_url(result.run_id))
+        except GlueJobRunOutcomeError as error:
+            # BaseSensorOperator only turns Airflow's own exceptions into skips; outcome errors are ours.
+            if self.soft_fail or self.never_fail:
+                flag = "soft_fail" if self.soft_fail else "never_fail"
+                raise AirflowSkipException(f"Skipping ({flag}=True): {error}") from error
+            raise
+        self.log.info("%s", result.message)
+
+    # -- deferrable mode -------------------------------------------------------------------------------------
+
+    def _check_then_defer(self, context: Context) -> Any:
+        result, run_id = self._look(context)
+        if result is not None:
+            self._judge(result)
+            return run_id
+        if run_id is None:
+            self._reschedule_until_a_run_exists(context)
+        from airflow_glue_runs.triggers import GlueJobRunTrigger
+
+        self.log.info("Deferring the wait on Glue job run %s of job %s to the triggerer.", run_id, self.job_name)
+        self.defer(
+            trigger=GlueJobRunTrigger(
+                job_name=self.job_name,
+                run_id=run_id,
+                poll_interval=self.poll_interval or self.poke_interval,
+                max_queue_wait=self.max_queue_wait,
+                stop_on_kill=False,  # the sensor does not own the run
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after the trigger and judge its verdict like a poke would; return the run id."""
+        result = WaitResult.from_json(event)
+        self._judge(result)
+        return result.run_id
+
+    def _reschedule_until_a_run_exists(self, context: Context) -> NoReturn:
+        """Come back after ``poke_interval`` (slot freed) while the job has no run to defer on."""
+        first = context["ti"].get_first_reschedule_date(context) or datetime.now(UTC)
+        if (datetime.now(UTC) - first).total_seconds() > self.timeout:
+            message = f"Glue job {self.job_name} had no run for longer than the sensor's timeout {self.timeout} s."
+            if self.soft_fail:
+                raise AirflowSkipException(message)
+            raise AirflowSensorTimeout(message)
+        raise AirflowRescheduleException(  # type: ignore[no-untyped-call]
+            datetime.now(UTC) + timedelta(seconds=self.poke_interval)
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+
+    def _check_parameters(self) -> None:
+        """Check the rendered templated fields before any request."""
+        check_name("job_name", self.job_name)
+        if self.run_id is not None:
+            check_name("run_id", self.run_id)
+
+    def _console_url(self, run_id: str) -> str:
+        return console_url(self.hook.conn_region_name, self.job_name, run_id)
+
+    def _push_link(self, context: Context, run_id: str) -> None:
+        if run_id != self._linked_run:
+            target = link_target(self.hook.conn_region_name, self.job_name, run_id)
+            context["ti"].xcom_push(key=LINK_XCOM_KEY, value=target)
+            self._linked_run = run_id
+
+
+def _started(run: JobRun) -> datetime:
+    return run.started_on or datetime.min.replace(tzinfo=UTC)
