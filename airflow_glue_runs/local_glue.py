@@ -94,7 +94,7 @@ _GLUE_ERROR_CODES = (
     "OperationTimeoutException",
     "ResourceNumberLimitExceededException",
 )
-FAULT_KINDS = (*_HTTP_FAULTS, "drop", *_GLUE_ERROR_CODES)
+FAULT_KINDS = (*_HTTP_FAULTS, "drop", "drop_response", *_GLUE_ERROR_CODES)
 _DROPPED = "local_glue.dropped"  # environ key: the middleware closed the connection, send nothing
 _CONTROL_PATH = "/_local_glue/"
 _CONTROL_METHODS = (
@@ -406,20 +406,29 @@ class _Service:
             self.call_counts[operation] += 1
             self.peers.add((environ.get("REMOTE_ADDR", ""), int(environ.get("REMOTE_PORT") or 0)))
             fault = self._take_fault(operation)
-            try:
-                if fault is not None:
-                    return self._fault(fault, environ, start_response)
-                if operation in ("StartJobRun", "BatchStopJobRun"):
-                    body = json.loads(environ["wsgi.input"].read() or b"{}")
-                    backend = _glue_backends()[self.account][region.group(1) if region else self.region]
-                    handler = self._start_job_run if operation == "StartJobRun" else self._batch_stop_job_run
-                    return _respond(start_response, 200, handler(backend, body))
-                request = _opaque_token(environ["wsgi.input"].read(), wrap=False)
-                environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(request), str(len(request))
-                return [_opaque_token(b"".join(self.moto_app(environ, start_response)), wrap=True)]
-            except _GlueError as error:
-                payload = {"__type": error.code, "message": error.message}
-                return _respond(start_response, error.status, payload)
+            if fault is not None and fault.kind == "drop_response":
+                # Glue acts on the request; the answer is lost on the way back (the client cannot tell).
+                self._answer(operation, region.group(1) if region else self.region, environ, _discard)
+                return self._drop(environ)
+            if fault is not None:
+                return self._fault(fault, environ, start_response)
+            return self._answer(operation, region.group(1) if region else self.region, environ, start_response)
+
+    def _answer(
+        self, operation: str, region: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        try:
+            if operation in ("StartJobRun", "BatchStopJobRun"):
+                body = json.loads(environ["wsgi.input"].read() or b"{}")
+                backend = _glue_backends()[self.account][region]
+                handler = self._start_job_run if operation == "StartJobRun" else self._batch_stop_job_run
+                return _respond(start_response, 200, handler(backend, body))
+            request = _opaque_token(environ["wsgi.input"].read(), wrap=False)
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(request), str(len(request))
+            return [_opaque_token(b"".join(self.moto_app(environ, start_response)), wrap=True)]
+        except _GlueError as error:
+            payload = {"__type": error.code, "message": error.message}
+            return _respond(start_response, error.status, payload)
 
     # The two Glue operations implemented here.
 
@@ -501,13 +510,17 @@ class _Service:
         return None
 
     @staticmethod
+    def _drop(environ: dict[str, Any]) -> Iterable[bytes]:
+        environ[_DROPPED] = True
+        with contextlib.suppress(OSError):
+            environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+        return []
+
+    @staticmethod
     def _fault(fault: _Fault, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if fault.kind == "drop":
             # Close the TCP connection without an answer, as a dying load balancer would.
-            environ[_DROPPED] = True
-            with contextlib.suppress(OSError):
-                environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
-            return []
+            return _Service._drop(environ)
         status, code, message = _HTTP_FAULTS.get(fault.kind) or (0, fault.kind, f"{fault.kind} {_INJECTED}")
         error = _GlueError(code, fault.message or message, status or None)
         return _respond(start_response, error.status, {"__type": error.code, "message": error.message})
@@ -671,6 +684,11 @@ def _check_start_request(body: Mapping[str, Any]) -> None:
         raise _GlueError("InvalidInputException", "; ".join(problems))
 
 
+def _discard(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+    """A WSGI start_response for an answer that will never be sent."""
+    return lambda data: None
+
+
 def _respond(start_response: Callable[..., Any], status: int, payload: object) -> list[bytes]:
     body = json.dumps(payload).encode()
     headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
@@ -789,7 +807,9 @@ class _Controls:
         """Make the next ``times`` calls of ``operation`` fail with ``fault``, before they reach the local Glue.
 
         :param operation: a Glue operation name such as ``"GetJobRun"``, or ``"*"`` for any Glue operation.
-        :param fault: ``throttle``, ``server_error``, ``unavailable``, ``drop`` or a Glue error code.
+        :param fault: ``throttle``, ``server_error``, ``unavailable``, ``drop`` (the connection closes before
+            Glue acts), ``drop_response`` (Glue acts, then the connection closes before the answer is sent) or
+            a Glue error code.
         :param times: how many calls fail.
         :param message: the error message (default: one that says the fault was injected).
         """
