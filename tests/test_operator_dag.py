@@ -470,6 +470,19 @@ def test_clear_starts_a_fresh_run(glue: LocalGlue, make_dag: Callable[..., DAG])
     assert (ti.try_number, ti.max_tries) == (2, 3)
 
 
+def test_lost_start_response_does_not_start_twice(glue: LocalGlue, make_dag: Callable[..., DAG]) -> None:
+    """StartJobRun processed by Glue but its response lost: the task finds the run by its marker and adopts it."""
+    glue.create_job("job")
+    glue.inject_fault("StartJobRun", "drop_response")
+    with make_dag() as dag:
+        glue_op("glue")
+    dag_run = run(dag)
+    assert dag_run.state == "success"
+    assert glue.run_count("job") == 1
+    assert glue.calls()["StartJobRun"] == 1
+    assert task_instance(dag_run, "glue").try_number == 1
+
+
 def test_without_a_state_store_retry_and_clear_use_the_marker(
     glue: LocalGlue, make_dag: Callable[..., DAG], monkeypatch: pytest.MonkeyPatch
 ) -> None:

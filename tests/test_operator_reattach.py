@@ -316,3 +316,25 @@ def test_start_is_never_resent_by_botocore(glue: LocalGlue) -> None:
     with pytest.raises(GlueAccessDeniedError):
         op().execute(task_context())  # type: ignore[arg-type]
     assert glue.calls() == {"StartJobRun": 1}
+
+
+def test_lost_response_is_adopted_not_repeated(glue: LocalGlue) -> None:
+    """Glue started the run but the answer was lost: the marker scan finds it and no second run starts."""
+    from botocore.exceptions import ConnectionClosedError as Closed
+
+    glue.create_job(JOB, max_concurrent_runs=3)
+    glue.inject_fault("StartJobRun", "drop_response")
+    with pytest.raises(Closed):
+        glue.client(config=_no_retries()).start_job_run(JobName=JOB)
+    assert glue.run_count(JOB) == 1  # the fault itself: Glue acted, the client saw a dropped connection
+    glue.inject_fault("StartJobRun", "drop_response")
+    run_id = op(wait_for_completion=False).execute(task_context())  # type: ignore[arg-type]
+    assert glue.run_count(JOB) == 2
+    assert glue.calls()["StartJobRun"] == 2
+    assert MARKER_ARGUMENT in glue.client().get_job_run(JobName=JOB, RunId=run_id)["JobRun"]["Arguments"]
+
+
+def _no_retries() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "total_max_attempts": 1})
