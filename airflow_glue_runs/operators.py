@@ -18,7 +18,7 @@ from airflow_glue_runs.arguments import (
     secret_warning,
 )
 from airflow_glue_runs.console import console_url
-from airflow_glue_runs.exceptions import GlueAccessDeniedError, GlueEntityNotFoundError, GlueJobRunParameterError
+from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 from airflow_glue_runs.reattach import (
     MARKER_ARGUMENT,
@@ -56,6 +56,8 @@ DEFAULT_RUN_TIMEOUT_MINUTES = 2880
 """Glue's run Timeout when neither the run nor the job sets one (Glue 4.0 and earlier)."""
 DEFERRAL_MARGIN = timedelta(minutes=10)
 """Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
+FIRST_READ_ATTEMPTS = 3
+"""Reads of a newly started run before a transient fault fails the try (a retry then reattaches)."""
 
 
 def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval: float) -> timedelta:
@@ -323,7 +325,22 @@ class GlueJobRunOperator(BaseOperator):
         ledger.record_started(identity, self.job_name, run_id)
         if self._killed:
             self._stop(run_id, "the task was killed while StartJobRun was in flight")
-        return found if found is not None else self.hook.get_job_run(self.job_name, run_id)
+        return found if found is not None else self._read_new_run(run_id)
+
+    def _read_new_run(self, run_id: str) -> JobRun:
+        """Read a run just started; a transient fault is retried a few polls later (the run exists)."""
+        from airflow_glue_runs.poller import ErrorKind, classify_error
+
+        attempt = 1
+        while True:
+            try:
+                return self.hook.get_job_run(self.job_name, run_id)
+            except Exception as error:
+                if attempt >= FIRST_READ_ATTEMPTS or classify_error(error) != ErrorKind.TRANSIENT:
+                    raise
+                self.log.warning("Could not read new Glue job run %s yet: %s", run_id, error)
+            attempt += 1
+            time.sleep(self.poll_interval)
 
     # -- waiting -----------------------------------------------------------------------------------------------
 
@@ -334,15 +351,27 @@ class GlueJobRunOperator(BaseOperator):
         return result
 
     def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
-        """Poll until the run is over; the task's ``execution_timeout`` bounds this loop (then ``on_kill`` runs)."""
+        """Poll until the run is over; the task's ``execution_timeout`` bounds this loop (then ``on_kill`` runs).
+
+        Read errors are judged like the trigger's and the sensor's: a transient fault costs a poll, a vanished
+        run or a denied read ends the wait, anything else propagates.
+        """
+        from airflow_glue_runs.poller import ErrorKind, classify_error
+
         while True:
             time.sleep(self.poll_interval)
             try:
                 run = self.hook.get_job_run(watch.job_name, watch.run_id)
-            except GlueEntityNotFoundError as err:
-                return watch.vanished(str(err))
-            except GlueAccessDeniedError as err:
-                return watch.denied(str(err))
+            except Exception as error:
+                kind = classify_error(error)
+                if kind == ErrorKind.GONE:
+                    return watch.vanished(str(error))
+                if kind == ErrorKind.DENIED:
+                    return watch.denied(str(error))
+                if kind != ErrorKind.TRANSIENT:
+                    raise
+                self.log.warning("Could not read Glue job run %s this poll: %s", watch.run_id, error)
+                continue
             if (result := self._observe(watch, run)) is not None:
                 return result
 
@@ -416,5 +445,6 @@ class GlueJobRunOperator(BaseOperator):
             job_name=self.job_name,
             console_url=self._console_url(run.id),
             secret_arguments=self.secret_arguments,
+            sent_arguments=self._job_arguments.values if self._job_arguments is not None else None,
         )
         self._push(context, SUMMARY_XCOM_KEY, summary)

@@ -32,16 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-from airflow_glue_runs.exceptions import (
-    GlueApiError,
-    GlueConcurrentRunsExceededError,
-    GlueEntityNotFoundError,
-    GlueInternalServiceError,
-    GlueOperationTimeoutError,
-    GlueThrottlingError,
-)
+from airflow_glue_runs.exceptions import GlueConcurrentRunsExceededError, GlueEntityNotFoundError
 from airflow_glue_runs.job_run import JobRun, RunCategory
 
 if TYPE_CHECKING:
@@ -273,16 +264,12 @@ def previous_run(
 def is_ambiguous_start_error(error: BaseException) -> bool:
     """Whether StartJobRun may or may not have created a run, or was refused for a moment: retry after a scan.
 
-    Connection errors, read timeouts, throttling and 5xx answers qualify; a 4xx answer about the request does not.
+    These are the errors the waiters treat as transient (:func:`airflow_glue_runs.poller.classify_error`):
+    dropped connections, read timeouts, throttling and 5xx answers. A 4xx answer about the request is not.
     """
-    if isinstance(error, HTTPClientError | ConnectionError):
-        return True
-    if isinstance(error, GlueThrottlingError | GlueInternalServiceError | GlueOperationTimeoutError):
-        return True
-    if isinstance(error, GlueApiError) and isinstance(error.__cause__, ClientError):
-        status = error.__cause__.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return isinstance(status, int) and status >= 500
-    return False
+    from airflow_glue_runs.poller import ErrorKind, classify_error
+
+    return classify_error(error) == ErrorKind.TRANSIENT
 
 
 START_ATTEMPTS = 4

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from airflow_glue_runs.arguments import mask_arguments
 from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.reattach import MARKER_ARGUMENT
 
 __all__ = ["RUN_ID_XCOM_KEY", "SUMMARY_XCOM_KEY", "run_summary"]
 
@@ -17,15 +18,24 @@ RUN_ID_XCOM_KEY = "glue_job_run_id"
 
 
 def run_summary(
-    run: JobRun, *, job_name: str, console_url: str | None, secret_arguments: Collection[str] = ()
+    run: JobRun,
+    *,
+    job_name: str,
+    console_url: str | None,
+    secret_arguments: Collection[str] = (),
+    sent_arguments: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Return the JSON summary of a run: what it did, what it cost, and why it ended.
 
     Keys: ``job_name``, ``run_id``, ``state``, ``attempt``, ``started_on``, ``completed_on`` (ISO 8601),
     ``execution_time`` (seconds), ``dpu_seconds``, ``worker_type``, ``number_of_workers``, ``max_capacity``,
-    ``timeout`` (minutes), ``arguments`` (secret values ``***``), ``error_message``, ``state_detail``,
-    ``console_url``. Fields Glue did not report are ``None``.
+    ``timeout`` (minutes), ``arguments`` (the run's arguments, secret values ``***``, without the
+    ``--airflow-glue-runs-marker``), ``error_message``, ``state_detail``, ``console_url``. Fields Glue did not
+    report are ``None``. ``sent_arguments`` stand in for the run's arguments when the run as seen carries none
+    (a trigger event leaves them out).
     """
+    arguments = run.arguments if run.arguments is not None else (sent_arguments or {})
+    shown = {key: value for key, value in arguments.items() if key != MARKER_ARGUMENT}
     return {
         "job_name": run.job_name or job_name,
         "run_id": run.id,
@@ -39,7 +49,7 @@ def run_summary(
         "number_of_workers": run.number_of_workers,
         "max_capacity": run.max_capacity,
         "timeout": run.timeout,
-        "arguments": mask_arguments(run.arguments or {}, secret_arguments),
+        "arguments": mask_arguments(shown, secret_arguments),
         "error_message": run.error_message,
         "state_detail": run.state_detail,
         "console_url": console_url,

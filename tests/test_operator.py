@@ -122,6 +122,7 @@ def test_worker_success_pushes_each_xcom_once(glue: LocalGlue) -> None:
     assert summary["arguments"]["--day"] == "2026-01-01"
     assert summary["arguments"]["--db-password"] == MASK
     assert summary["console_url"] == console_url(glue.region_name, JOB, run_id)
+    assert MARKER_ARGUMENT not in summary["arguments"]
     assert glue.calls()["StartJobRun"] == 1
     assert glue.run_count(JOB) == 1
     # Glue received the real value and the marker; only what Airflow stores is masked.
@@ -356,3 +357,56 @@ def test_on_kill_during_start_finds_the_run_by_its_marker(glue: LocalGlue) -> No
     assert glue.calls()["GetJobRuns"] >= 1
     assert glue.calls()["BatchStopJobRun"] == 1
     assert glue.client().get_job_run(JobName=JOB, RunId=run_id)["JobRun"]["JobRunState"] in ("STOPPING", "STOPPED")
+
+
+def test_transient_read_errors_cost_a_poll(glue: LocalGlue) -> None:
+    """On the worker, a throttled or failed read is skipped like in the trigger; the wait goes on."""
+    glue.create_job(JOB, default_arguments={"--local-glue-duration": "0.3"})
+    no_retries = {"retries": {"mode": "standard", "max_attempts": 1}}
+    # Two failed reads right after the start, then three while waiting: every one costs a poll, no more.
+    glue.inject_fault("GetJobRun", "throttle", times=2)
+    op = operator(wait_for_completion=False, botocore_config=no_retries)
+    run_id = op.execute(task_context())  # type: ignore[arg-type]
+    assert glue.calls()["GetJobRun"] == 3
+    glue.inject_fault("GetJobRun", "throttle", times=2)
+    glue.inject_fault("GetJobRun", "unavailable")
+    from airflow_glue_runs.waiting import RunWatch
+
+    result = op._wait_on_worker(RunWatch(JOB, run_id))
+    assert result.is_success
+    assert glue.calls()["GetJobRun"] >= 7
+
+
+def test_unexpected_read_errors_propagate(glue: LocalGlue) -> None:
+    """A read error that is neither transient, gone nor denied fails the try with Glue's own error."""
+    from airflow_glue_runs.exceptions import GlueInvalidInputError
+    from airflow_glue_runs.waiting import RunWatch
+
+    glue.create_job(JOB, default_arguments={"--local-glue-duration": "60"})
+    op = operator(wait_for_completion=False)
+    run_id = op.execute(task_context())  # type: ignore[arg-type]
+    glue.inject_fault("GetJobRun", "InvalidInputException")
+    with pytest.raises(GlueInvalidInputError):
+        op._wait_on_worker(RunWatch(JOB, run_id))
+
+
+def test_summary_after_resume_shows_the_sent_arguments(glue: LocalGlue) -> None:
+    """A trigger event without the run's arguments still gives a summary with them (masked) after resumption."""
+    op = operator(arguments={"--day": "1", "--api-key": "k-123456789"})
+    op.render_template_fields({})  # type: ignore[arg-type]
+    ti = FakeTI()
+    op.execute_complete(task_context(ti), _event(Resolution.SUCCEEDED, JobRunState.SUCCEEDED))  # type: ignore[arg-type]
+    assert ti.xcom(SUMMARY_XCOM_KEY)["arguments"] == {"--day": "1", "--api-key": MASK}
+
+
+def test_warns_about_secrets_and_names_without_dashes(glue: LocalGlue, capsys: pytest.CaptureFixture[str]) -> None:
+    """The log names secret keys (never values) with what to use instead, and keys Glue scripts will not read."""
+    glue.create_job(JOB)
+    op = operator(arguments={"--db-password": "hunter2-secret", "day": "1"}, wait_for_completion=False)
+    capsys.readouterr()
+    op.execute(task_context())  # type: ignore[arg-type]
+    text = capsys.readouterr().out
+    assert "Job argument(s) --db-password look secret" in text
+    assert "Secrets Manager" in text
+    assert "Job argument(s) day do not start with '--'" in text
+    assert "hunter2" not in text

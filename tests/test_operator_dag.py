@@ -242,7 +242,8 @@ def test_mapped_tasks_each_start_their_run(glue: LocalGlue, make_dag: Callable[.
         summary = xcom(dag_run, "mapped", SUMMARY_XCOM_KEY, map_index)
         assert summary["state"] == "SUCCEEDED"
         assert summary["arguments"]["--partition"] == partition
-        markers.add(summary["arguments"][MARKER_ARGUMENT])
+        assert MARKER_ARGUMENT not in summary["arguments"]
+        markers.add(sent_arguments(glue, "job", summary["run_id"])[MARKER_ARGUMENT])
     assert len(markers) == 3
     assert glue.run_count("job") == 3
 
