@@ -410,3 +410,25 @@ def test_warns_about_secrets_and_names_without_dashes(glue: LocalGlue, capsys: p
     assert "Secrets Manager" in text
     assert "Job argument(s) day do not start with '--'" in text
     assert "hunter2" not in text
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("True", True), ("False", False)])
+def test_deferrable_follows_airflow_default(monkeypatch: pytest.MonkeyPatch, setting: str, expected: bool) -> None:
+    """Without deferrable=..., the operator follows Airflow's [operators] default_deferrable."""
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", setting)
+    assert GlueJobRunOperator(task_id="glue", job_name=JOB).deferrable is expected
+    assert GlueJobRunOperator(task_id="glue", job_name=JOB, deferrable=not expected).deferrable is not expected
+
+
+def test_importing_the_operator_is_cheap() -> None:
+    """Importing the operator module loads no AWS SDK and no hook (DAG files are parsed often)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, airflow_glue_runs.operators; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'aiobotocore') "
+        "or m in ('airflow_glue_runs.hooks', 'airflow_glue_runs.poller')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert loaded.strip() == "[]"
