@@ -149,9 +149,12 @@ def check(dag_id: str, code: int, dag_state: str, results: list[dict[str, Any]])
 def main() -> int:
     """Run the demo; return the process exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dags", nargs="*", default=["example_glue_fanout"], choices=sorted(EXPECTED), metavar="DAG_ID")
+    parser.add_argument("dags", nargs="*", default=["example_glue_fanout"], metavar="DAG_ID", help=", ".join(EXPECTED))
     parser.add_argument("--home", type=Path, default=ROOT / ".airflow" / "demo", help="AIRFLOW_HOME to use")
     args = parser.parse_args()
+    unknown = sorted(set(args.dags) - set(EXPECTED))
+    if unknown:
+        parser.error(f"unknown DAG id(s) {', '.join(unknown)}; choose from {', '.join(EXPECTED)}")
 
     args.home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
