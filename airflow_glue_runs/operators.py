@@ -261,8 +261,10 @@ class GlueJobRunOperator(BaseOperator):
         self._warn_about(arguments)
         identity = self._identity = RunIdentity.from_context(context)
         run = self._acquire_run(identity, RunLedger.from_context(context), arguments, options)
+        region = self.hook.conn_region_name
+        self.log.info("Glue job run %s in the console: %s", run.id, console_url(region, self.job_name, run.id))
         self._push(context, RUN_ID_XCOM_KEY, run.id)
-        self._push(context, LINK_XCOM_KEY, link_target(self.hook.conn_region_name, self.job_name, run.id))
+        self._push(context, LINK_XCOM_KEY, link_target(region, self.job_name, run.id))
         if not self.wait_for_completion:
             self._push_summary(context, run)
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
