@@ -1,0 +1,85 @@
+"""Fixtures of the end-to-end tests: one local Glue and one real Airflow stack per test module."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import pytest
+from airflow_stack import AirflowStack
+
+if TYPE_CHECKING:
+    from airflow_glue_runs.local_glue import LocalGlue
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E_DAGS = Path(__file__).resolve().parent / "dags"
+
+
+def load_demo() -> ModuleType:
+    """Import ``scripts/demo.py`` (not a package) for its ``DEMO_JOBS`` and ``EXPECTED``."""
+    spec = importlib.util.spec_from_file_location("glue_runs_demo", ROOT / "scripts" / "demo.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Remember each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="module")
+def stack_glue() -> Iterator[LocalGlue]:
+    """Start a local Glue of the module's own (127.0.0.1, free port) that the stack's processes reach over HTTP."""
+    from airflow_glue_runs.local_glue import LocalGlue
+
+    with LocalGlue() as glue:
+        # The example DAGs' jobs: the daily DAG is scheduled and starts a run as soon as it is parsed.
+        for name, spec in load_demo().DEMO_JOBS.items():
+            glue.create_job(name, **spec)
+        yield glue
+
+
+@pytest.fixture(scope="module")
+def stack(stack_glue: LocalGlue, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
+    """Start one Airflow stack for the module with the example DAGs and the e2e DAGs; always stop it."""
+    base = tmp_path_factory.mktemp("airflow-stack")
+    dags = base / "dags"
+    dags.mkdir()
+    for source in [*sorted((ROOT / "example_dags").glob("*.py")), *sorted(E2E_DAGS.glob("*.py"))]:
+        shutil.copy(source, dags / source.name)
+    stack = AirflowStack(
+        home=base / "home",
+        dags_folder=dags,
+        extra_env={
+            "AIRFLOW_CONN_AWS_DEFAULT": stack_glue.airflow_connection(),
+            "AWS_DEFAULT_REGION": stack_glue.region_name,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+    )
+    try:
+        stack.start()
+        yield stack
+    except BaseException:
+        print(stack.log_tails())
+        raise
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def report_stack_on_failure(request: pytest.FixtureRequest, stack: AirflowStack) -> Iterator[AirflowStack]:
+    """Give the test the stack; if the test fails, print the tail of every process's log."""
+    yield stack
+    report = getattr(request.node, "rep_call", None)
+    if report is None or report.failed:
+        print(stack.log_tails())

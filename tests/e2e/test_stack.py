@@ -1,0 +1,307 @@
+"""End-to-end tests on one real Airflow 3 stack: api-server, scheduler, dag-processor, triggerer; LocalExecutor.
+
+The stack (module fixture) reaches the module's local Glue over HTTP. The tests run one after another on it and
+each uses Glue jobs of its own, so the local Glue's run counts belong to one test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from typing import TYPE_CHECKING, Any
+
+import psutil
+import pytest
+from airflow_stack import AirflowStack, StackError, wait_for
+
+from airflow_glue_runs.console import console_url
+
+if TYPE_CHECKING:
+    from airflow_glue_runs.local_glue import LocalGlue
+
+pytestmark = pytest.mark.slow
+
+TRIGGER_CLASSPATH = "airflow_glue_runs.triggers.GlueJobRunTrigger"
+SUMMARY_KEY = "glue_job_run"  # airflow_glue_runs.summary.SUMMARY_XCOM_KEY, spelled out: the DAG author's view
+RUN_ID_KEY = "glue_job_run_id"
+LINK_NAME = "Glue job run"
+
+
+def glue_run(glue: LocalGlue, job_name: str, run_id: str) -> dict[str, Any]:
+    """Read a run from the local Glue as a boto3 client sees it."""
+    return dict(glue.client().get_job_run(JobName=job_name, RunId=run_id)["JobRun"])
+
+
+def job_run_ids(glue: LocalGlue, job_name: str) -> set[str]:
+    """Return the ids of every run of a job in the local Glue."""
+    pages = glue.client().get_paginator("get_job_runs").paginate(JobName=job_name)
+    return {run["Id"] for page in pages for run in page["JobRuns"]}
+
+
+def xcom_or_none(stack: AirflowStack, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
+    """Return an XCom value, or None while it does not exist."""
+    try:
+        return stack.xcom(dag_id, run_id, task_id, key, map_index=map_index)
+    except StackError as error:
+        if " 404:" in str(error):
+            return None
+        raise
+
+
+def read_calls(glue: LocalGlue) -> int:
+    """Return how many run reads (GetJobRun, GetJobRuns) the local Glue has answered since its counters were reset."""
+    calls = glue.calls()
+    return calls.get("GetJobRun", 0) + calls.get("GetJobRuns", 0)
+
+
+def test_provider_is_registered(stack: AirflowStack) -> None:
+    """`airflow providers list` shows the provider and `providers links` its "Glue job run" extra link."""
+    providers = json.loads(stack.cli("providers", "list", "-o", "json").stdout)
+    ours = [p for p in providers if p["package_name"] == "airflow-glue-runs"]
+    assert len(ours) == 1, providers
+    assert ours[0]["version"]
+    links = json.loads(stack.cli("providers", "links", "-o", "json").stdout)
+    assert {"extra_link_class_name": "airflow_glue_runs.links.GlueJobRunLink"} in links
+    rest = stack.api("GET", "/api/v2/providers", params={"limit": 100})["providers"]
+    assert "airflow-glue-runs" in {p["package_name"] for p in rest}
+
+
+def test_stack_runs_a_deferring_dag(report_stack_on_failure: AirflowStack) -> None:
+    """The harness works: a task that defers to a core trigger resumes on a worker and the DAG run succeeds."""
+    stack = report_stack_on_failure
+    stack.wait_dag_parsed(["e2e_smoke"])
+    run_id = stack.trigger("e2e_smoke")
+    assert stack.wait_dag_run("e2e_smoke", run_id, timeout=120) == "success"
+    assert stack.ti_states("e2e_smoke", run_id) == {("hello", -1): "success", ("defer_briefly", -1): "success"}
+    assert stack.xcom("e2e_smoke", run_id, "defer_briefly", "return_value") == "resumed"
+
+
+def test_scheduled_daily_example_succeeds(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
+    """The scheduled run the daily example DAG gets when it is parsed succeeds with templated run arguments."""
+    stack = report_stack_on_failure
+    stack.wait_dag_parsed(["example_glue_daily"])
+    runs = wait_for(
+        lambda: stack.api("GET", "/api/v2/dags/example_glue_daily/dagRuns")["dag_runs"],
+        timeout=60,
+        what="the scheduled run of example_glue_daily",
+    )
+    assert len(runs) == 1
+    run = runs[0]
+    assert run["run_type"] == "scheduled"
+    assert stack.wait_dag_run("example_glue_daily", run["dag_run_id"], timeout=120) == "success"
+    summary = stack.xcom("example_glue_daily", run["dag_run_id"], "transform_day", SUMMARY_KEY)
+    assert summary["state"] == "SUCCEEDED"
+    assert summary["job_name"] == "demo-daily-etl"
+    assert summary["arguments"]["--day"] == run["logical_date"][:10]
+    assert summary["arguments"]["--run-tag"] == run["dag_run_id"]
+    assert glue_run(stack_glue, "demo-daily-etl", summary["run_id"])["JobRunState"] == "SUCCEEDED"
+    assert stack_glue.run_count("demo-daily-etl") == 1
+
+
+def test_fanout_waits_in_the_triggerer(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
+    """Each mapped run of the fan-out example defers to the triggerer, resumes, succeeds and serves its link."""
+    stack = report_stack_on_failure
+    dag_id = "example_glue_fanout"
+    partitions = ["eu-west", "eu-north", "us-east", "us-west", "ap-south", "ap-east"]  # the DAG's default param
+    stack.wait_dag_parsed([dag_id])
+    run_id = stack.trigger(dag_id)
+    held_by_triggerer: set[int] = set()
+
+    def finished() -> str | None:
+        for ti in stack.task_instances(dag_id, run_id):
+            trigger = ti["trigger"] or {}
+            ours = trigger.get("classpath") == TRIGGER_CLASSPATH
+            if ti["state"] == "deferred" and ours and trigger.get("triggerer_id") is not None:
+                held_by_triggerer.add(ti["map_index"])
+        state = stack.dag_run(dag_id, run_id)["state"]
+        return state if state in ("success", "failed") else None
+
+    state = wait_for(
+        finished, timeout=180, what="the fan-out DAG run", describe=lambda: stack.ti_states(dag_id, run_id)
+    )
+    assert state == "success", stack.ti_states(dag_id, run_id)
+    assert held_by_triggerer == set(range(len(partitions))), "every mapped wait must be seen held by the triggerer"
+    states = stack.ti_states(dag_id, run_id)
+    assert set(states.values()) == {"success"}
+    assert len(states) == len(partitions) + 2
+
+    summaries = [stack.xcom(dag_id, run_id, "process_partition", SUMMARY_KEY, map_index=i) for i in range(6)]
+    assert sorted(s["arguments"]["--partition"] for s in summaries) == sorted(partitions)
+    assert {s["state"] for s in summaries} == {"SUCCEEDED"}
+    run_ids = [s["run_id"] for s in summaries]
+    assert len(set(run_ids)) == len(partitions)
+    assert job_run_ids(stack_glue, "demo-partition-etl") == set(run_ids)  # one run per partition, no more
+    for map_index, summary in enumerate(summaries):
+        assert stack.xcom(dag_id, run_id, "process_partition", "return_value", map_index=map_index) == summary["run_id"]
+        assert summary["console_url"] == console_url(stack_glue.region_name, "demo-partition-etl", summary["run_id"])
+
+    links = stack.extra_links(dag_id, run_id, "process_partition", map_index=3)
+    assert links == {LINK_NAME: summaries[3]["console_url"]}
+    result = stack.xcom(dag_id, run_id, "summarize", "return_value")
+    assert result["runs"] == len(partitions)
+    assert result["slowest_partition"] in partitions
+
+
+def test_retry_reattaches_to_the_earlier_run(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
+    """A worker killed mid-wait fails the try; the retry waits for the same Glue run and no second run starts."""
+    stack = report_stack_on_failure
+    dag_id, job = "e2e_glue_reattach", "e2e-reattach"
+    stack_glue.create_job(job, default_arguments={"--local-glue-duration": "600"})
+    stack.wait_dag_parsed([dag_id])
+    run_id = stack.trigger(dag_id)
+
+    def first_try_waiting() -> tuple[int, str] | None:
+        (ti,) = stack.task_instances(dag_id, run_id)
+        glue_run_id = xcom_or_none(stack, dag_id, run_id, "run", RUN_ID_KEY)
+        if ti["state"] == "running" and ti["pid"] and glue_run_id:
+            return int(ti["pid"]), str(glue_run_id)
+        return None
+
+    pid, glue_run_id = wait_for(
+        first_try_waiting,
+        timeout=90,
+        what="the first try to wait on its run",
+        describe=lambda: stack.ti_states(dag_id, run_id),
+    )
+    # Only ever kill a process of this stack: the task process must descend from its scheduler.
+    scheduler = psutil.Process(stack.services["scheduler"].proc.pid)  # type: ignore[union-attr]
+    assert pid in {p.pid for p in scheduler.children(recursive=True)}
+    os.kill(pid, signal.SIGKILL)
+
+    def second_try_running() -> dict[str, Any] | None:
+        (ti,) = stack.task_instances(dag_id, run_id)
+        return ti if ti["try_number"] == 2 and ti["state"] == "running" else None
+
+    wait_for(
+        second_try_running, timeout=120, what="the retry to run", describe=lambda: stack.task_instances(dag_id, run_id)
+    )
+    assert stack_glue.run_count(job) == 1
+    assert glue_run(stack_glue, job, glue_run_id)["JobRunState"] == "RUNNING"
+    stack_glue.set_run_state(job, glue_run_id, "SUCCEEDED")
+
+    assert stack.wait_dag_run(dag_id, run_id, timeout=90) == "success"
+    (ti,) = stack.task_instances(dag_id, run_id)
+    assert ti["try_number"] == 2
+    summary = stack.xcom(dag_id, run_id, "run", SUMMARY_KEY)
+    assert summary["run_id"] == glue_run_id
+    assert summary["state"] == "SUCCEEDED"
+    assert stack_glue.run_count(job) == 1
+
+
+def test_clearing_a_deferred_task_stops_its_run(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
+    """Clearing a task deferred on a long run stops that run in Glue; the cleared task then starts a fresh run."""
+    stack = report_stack_on_failure
+    dag_id, job = "e2e_glue_clear", "e2e-clear"
+    # Two slots: the fresh run of the cleared task may start while the stopped one is still STOPPING.
+    stack_glue.create_job(job, max_concurrent_runs=2, default_arguments={"--local-glue-duration": "600"})
+    stack.wait_dag_parsed([dag_id])
+    run_id = stack.trigger(dag_id)
+
+    def deferred_in_triggerer() -> str | None:
+        (ti,) = stack.task_instances(dag_id, run_id)
+        trigger = ti["trigger"] or {}
+        if ti["state"] == "deferred" and trigger.get("triggerer_id") is not None:
+            return str(stack.xcom(dag_id, run_id, "run", RUN_ID_KEY))
+        return None
+
+    first_run = wait_for(
+        deferred_in_triggerer,
+        timeout=90,
+        what="the task to defer",
+        describe=lambda: stack.task_instances(dag_id, run_id),
+    )
+    # The trigger is polling once the local Glue sees reads after the deferral (nothing else runs meanwhile).
+    reads = read_calls(stack_glue)
+    wait_for(lambda: read_calls(stack_glue) > reads, timeout=30, what="the trigger to read the run")
+    links = stack.extra_links(dag_id, run_id, "run")
+    assert links == {LINK_NAME: console_url(stack_glue.region_name, job, first_run)}, "link while deferred"
+
+    stack.clear(dag_id, run_id, ["run"])
+
+    wait_for(
+        lambda: glue_run(stack_glue, job, first_run)["JobRunState"] in ("STOPPING", "STOPPED"),
+        timeout=60,
+        what="the cleared task's run to be stopped",
+        describe=lambda: glue_run(stack_glue, job, first_run)["JobRunState"],
+    )
+    trigger_log = stack.task_log_text(dag_id, run_id, "run", try_number=1)
+    assert "Trigger cancelled by user action, invoking on_kill" in trigger_log  # Airflow's own line
+
+    # The Clear starts a new generation of the task: a fresh run, not a reattach to the stopped one.
+    second_run = wait_for(
+        lambda: next(iter(job_run_ids(stack_glue, job) - {first_run}), None), timeout=90, what="the fresh run"
+    )
+    stack_glue.set_run_state(job, second_run, "SUCCEEDED")
+    assert stack.wait_dag_run(dag_id, run_id, timeout=90) == "success"
+    summary = stack.xcom(dag_id, run_id, "run", SUMMARY_KEY)
+    assert summary["run_id"] == second_run
+    assert summary["state"] == "SUCCEEDED"
+    assert stack_glue.run_count(job) == 2
+    assert glue_run(stack_glue, job, first_run)["JobRunState"] == "STOPPED"
+
+
+def test_new_triggerer_resolves_waits_of_a_killed_one(
+    report_stack_on_failure: AirflowStack, stack_glue: LocalGlue
+) -> None:
+    """SIGKILL the triggerer while mapped runs wait; a new triggerer takes the waits over and each task succeeds."""
+    stack = report_stack_on_failure
+    dag_id, job = "example_glue_fanout", "e2e-long-partition"
+    partitions = ["p0", "p1", "p2"]
+    stack_glue.create_job(job, max_concurrent_runs=10, default_arguments={"--local-glue-duration": "600"})
+    stack.wait_dag_parsed([dag_id])
+    old_triggerer = alive_triggerer_ids(stack)
+    assert len(old_triggerer) == 1
+    run_id = stack.trigger(dag_id, {"job_name": job, "partitions": partitions})
+
+    def all_held_by(triggerer_ids: set[int]) -> dict[int, str] | None:
+        tis = [ti for ti in stack.task_instances(dag_id, run_id) if ti["task_id"] == "process_partition"]
+        held = [
+            ti for ti in tis if ti["state"] == "deferred" and (ti["trigger"] or {}).get("triggerer_id") in triggerer_ids
+        ]
+        if len(tis) != len(partitions) or len(held) != len(partitions):
+            return None
+        return {i: str(stack.xcom(dag_id, run_id, "process_partition", RUN_ID_KEY, map_index=i)) for i in range(3)}
+
+    glue_runs = wait_for(
+        lambda: all_held_by(old_triggerer),
+        timeout=120,
+        what="every mapped wait in the triggerer",
+        describe=lambda: stack.ti_states(dag_id, run_id),
+    )
+    stack.kill_service("triggerer", signal.SIGKILL)
+    # Two runs end while no triggerer runs; the third after the new one has taken the waits over.
+    stack_glue.set_run_state(job, glue_runs[0], "SUCCEEDED")
+    stack_glue.set_run_state(job, glue_runs[1], "SUCCEEDED")
+    stack.start_service("triggerer")
+    new_triggerer = wait_for(
+        lambda: alive_triggerer_ids(stack) - old_triggerer, timeout=60, what="the new triggerer to heartbeat"
+    )
+
+    def third_held_by_new() -> bool:
+        ti = next(t for t in stack.task_instances(dag_id, run_id) if t["map_index"] == 2)
+        return ti["state"] == "deferred" and (ti["trigger"] or {}).get("triggerer_id") in new_triggerer
+
+    wait_for(
+        third_held_by_new,
+        timeout=60,
+        what="the new triggerer to take over",
+        describe=lambda: stack.ti_states(dag_id, run_id),
+    )
+    stack_glue.set_run_state(job, glue_runs[2], "SUCCEEDED")
+
+    assert stack.wait_dag_run(dag_id, run_id, timeout=120) == "success", stack.ti_states(dag_id, run_id)
+    tis = [ti for ti in stack.task_instances(dag_id, run_id) if ti["task_id"] == "process_partition"]
+    assert [(ti["state"], ti["try_number"]) for ti in tis] == [("success", 1)] * 3
+    for map_index, glue_run_id in glue_runs.items():
+        summary = stack.xcom(dag_id, run_id, "process_partition", SUMMARY_KEY, map_index=map_index)
+        assert summary["run_id"] == glue_run_id
+        assert summary["state"] == "SUCCEEDED"
+        assert summary["arguments"]["--partition"] == partitions[map_index]
+    assert stack_glue.run_count(job) == len(partitions)
+
+
+def alive_triggerer_ids(stack: AirflowStack) -> set[int]:
+    """Return the job ids of the triggerers whose heartbeat is recent."""
+    jobs = stack.api("GET", "/api/v2/jobs", params={"job_type": "TriggererJob", "is_alive": "true"})["jobs"]
+    return {int(job["id"]) for job in jobs}
