@@ -25,7 +25,10 @@ import logging
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from botocore.utils import parse_timestamp
 
 if TYPE_CHECKING:
     from airflow_glue_runs.hooks import GlueJobRunHook
@@ -122,6 +125,19 @@ def _refresh_off_loop(credentials: object) -> None:
     credentials._refresh_using = refresh_in_thread  # type: ignore[attr-defined]
 
 
+def _parse_timestamp(value: Any) -> datetime:
+    """Parse a Glue timestamp to an aware UTC datetime.
+
+    botocore's default parser returns ``tzlocal()`` datetimes whose offset lookups cost tens of microseconds
+    each: three timestamps per run, 200 runs per page, on the event loop. Glue's JSON protocol sends epoch
+    seconds; anything else goes to botocore's parser.
+    """
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    parsed: datetime = parse_timestamp(value)
+    return parsed.astimezone(UTC)
+
+
 def _build_client(key: ClientKey) -> SharedClient:
     """Build the hook, its aiobotocore session and the client, entered; runs in a worker thread.
 
@@ -131,6 +147,7 @@ def _build_client(key: ClientKey) -> SharedClient:
     """
     hook = key.make_hook()
     session: Any = hook.get_session(region_name=hook.region_name, deferrable=True)
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
     endpoint_url = hook.conn_config.get_service_endpoint_url(service_name="glue")
     config = hook._get_config()
 

@@ -150,13 +150,13 @@ async def test_a_poll_never_makes_more_calls_than_watched_runs(glue: LocalGlue, 
     async with watching(watched) as watchers:
         await stepper.until_asleep(1)
         assert glue.calls() == {"GetJobRuns": 1, "GetJobRun": 4}
-        unread = [w for w in watchers if w.queue.empty()]
+        unread = [w for w in watchers if w.pending == 0]
         assert len(unread) == 1
         glue.reset_counters()
         stepper.step()
         await stepper.until_asleep(2)
         assert glue.calls() == {"GetJobRun": 5}
-        assert not unread[0].queue.empty()
+        assert unread[0].pending == 1
         (job_poller,) = poller.poller_registry().pollers.values()
         assert [stats.deferred for stats in job_poller.history] == [1, 0]
         assert all(stats.calls <= 5 for stats in job_poller.history)
@@ -174,8 +174,8 @@ async def test_new_watchers_join_the_running_poll_cycle(glue: LocalGlue, stepper
             stepper.step()
             await stepper.until_asleep(2)
             assert glue.calls() == {"GetJobRun": 1, "GetJobRuns": 1}
-            assert first.queue.qsize() == 2
-            assert second.queue.qsize() == 1
+            assert first.pending == 2
+            assert second.pending == 1
             assert stepper.delays[0] <= 60
             assert stepper.delays[1] <= 5
     assert poller.poller_registry().pollers == {}

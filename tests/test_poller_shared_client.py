@@ -172,3 +172,17 @@ async def test_an_assumed_role_client_keeps_refreshing_its_credentials(
         assert (await credentials.get_frozen_credentials()).access_key != first_key
         assert credentials._expiry_time > datetime.now(UTC)
     await client_registry().aclose_all()
+
+
+@pytest.mark.asyncio
+async def test_timestamps_are_parsed_to_utc_without_tzlocal(glue: LocalGlue) -> None:
+    """The shared client parses Glue's epoch timestamps straight to UTC (botocore's tzlocal is slow per value)."""
+    glue.create_job(JOB)
+    run_id = glue.client().start_job_run(JobName=JOB)["JobRunId"]
+    async with lease_client(KEY) as shared:
+        run = await shared.hook.aget_job_run(JOB, run_id, client=shared.client)
+    assert run.started_on is not None
+    assert run.started_on.tzinfo is UTC
+    assert shared_client._parse_timestamp(1767225600) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert shared_client._parse_timestamp("2026-01-01T01:00:00+01:00") == datetime(2026, 1, 1, tzinfo=UTC)
+    await client_registry().aclose_all()
