@@ -24,6 +24,8 @@ import logging
 import math
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import NoReturn
 
 from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
@@ -91,9 +93,18 @@ class PollSkipped:
 
 @dataclasses.dataclass(frozen=True)
 class PollFailed:
-    """Reading the run failed unexpectedly; the watcher re-raises ``error`` with its traceback."""
+    """Reading the run failed unexpectedly; the watcher re-raises ``error`` with its traceback (:meth:`reraise`)."""
 
     error: BaseException
+    traceback: TracebackType | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.traceback is None:
+            object.__setattr__(self, "traceback", self.error.__traceback__)
+
+    def reraise(self) -> NoReturn:
+        """Raise the error from the poller's traceback (several watchers may raise the same error object)."""
+        raise self.error.with_traceback(self.traceback)
 
 
 Observation = RunRead | RunGone | RunDenied | PollSkipped | PollFailed
@@ -237,6 +248,7 @@ class JobPoller:
         self.history: list[PollStats] = []
         """Stats of the most recent polls (bounded), newest last."""
         self._last_read: dict[str, int] = {}
+        self._interval_shortened = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -245,12 +257,15 @@ class JobPoller:
         return min((w.poll_interval for ws in self.watchers.values() for w in ws), default=0.0)
 
     def add(self, watcher: Watcher) -> None:
-        """Subscribe ``watcher``; start polling if this is the first."""
+        """Subscribe ``watcher``; start polling if this is the first; poll sooner if it asks for a shorter interval."""
+        shorter = bool(self.watchers) and watcher.poll_interval < self.interval
         self.watchers.setdefault(watcher.run_id, []).append(watcher)
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"glue-poller-{self.job_name}", context=contextvars.Context()
             )
+        elif shorter:
+            self._interval_shortened.set()
 
     def remove(self, watcher: Watcher) -> bool:
         """Unsubscribe ``watcher``; return whether the poller has no watcher left."""
@@ -270,10 +285,25 @@ class JobPoller:
                 while self.watchers:
                     started = loop.time()
                     await self.poll(shared)
-                    await _sleep(max(0.0, self.interval - (loop.time() - started)))
+                    await self._wait_for_next_poll(started)
         except Exception as error:  # the client could not be built, or a bug here: every watcher must hear of it
             log.exception("Glue poller for job %s failed", self.job_name)
             self._deliver_all(PollFailed(error))
+
+    async def _wait_for_next_poll(self, started: float) -> None:
+        """Sleep until one interval after ``started``; recompute when a watcher with a shorter interval joins."""
+        loop = asyncio.get_running_loop()
+        while self.watchers:
+            self._interval_shortened.clear()
+            sleeper = asyncio.ensure_future(_sleep(max(0.0, self.interval - (loop.time() - started))))
+            waker = asyncio.ensure_future(self._interval_shortened.wait())
+            try:
+                done, _ = await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+                waker.cancel()
+            if sleeper in done:
+                return
 
     async def poll(self, shared: SharedClient) -> PollStats:
         """Read every watched run once and deliver what was seen; return what the poll did."""

@@ -156,7 +156,7 @@ class GlueJobRunTrigger(BaseTrigger):
             elif isinstance(observation, RunDenied):
                 return watch.denied(observation.reason)
             elif isinstance(observation, PollFailed):
-                raise observation.error
+                observation.reraise()
 
     async def on_kill(self) -> None:
         """Stop the Glue run when a user cleared or marked the deferred task, if ``stop_on_kill``."""

@@ -164,20 +164,22 @@ async def test_a_poll_never_makes_more_calls_than_watched_runs(glue: LocalGlue, 
 
 @pytest.mark.asyncio
 async def test_new_watchers_join_the_running_poll_cycle(glue: LocalGlue, stepper: PollStepper) -> None:
-    """A watcher that joins later is read in the poller's next poll, with the others, at the smallest interval."""
+    """A watcher that joins later is read in the next poll with the others; a shorter interval takes effect at once."""
     glue.create_job(JOB, max_concurrent_runs=1000)
     early, late = start_runs(glue, 2)
     glue.reset_counters()
     async with watching([early], poll_interval=60) as (first,):
         await stepper.until_asleep(1)
         async with watching([late], poll_interval=5) as (second,):
+            await stepper.until_asleep(2)  # the 60 s sleep was cut short and recomputed for 5 s, without a poll
+            assert stepper.delays[0] <= 60
+            assert stepper.delays[1] <= 5
+            assert glue.calls() == {"GetJobRun": 1}
             stepper.step()
-            await stepper.until_asleep(2)
+            await stepper.until_asleep(3)
             assert glue.calls() == {"GetJobRun": 1, "GetJobRuns": 1}
             assert first.pending == 2
             assert second.pending == 1
-            assert stepper.delays[0] <= 60
-            assert stepper.delays[1] <= 5
     assert poller.poller_registry().pollers == {}
 
 
