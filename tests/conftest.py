@@ -42,6 +42,9 @@ def glue(local_glue_server: LocalGlue, monkeypatch: pytest.MonkeyPatch) -> Local
     return local_glue_server
 
 
+_AIRFLOW_HOME = pytest.StashKey[Path]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Give Airflow an empty home (config, SQLite database, dags folder, logs) for this test session."""
     home = Path(tempfile.mkdtemp(prefix="airflow-glue-runs-home-"))
@@ -57,9 +60,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     home = config.stash.get(_AIRFLOW_HOME, None)
     if home is not None:
         shutil.rmtree(home, ignore_errors=True)
-
-
-_AIRFLOW_HOME = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")
