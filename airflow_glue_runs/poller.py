@@ -23,6 +23,7 @@ import dataclasses
 import logging
 import math
 import weakref
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import NoReturn
@@ -249,17 +250,19 @@ class JobPoller:
         """Stats of the most recent polls (bounded), newest last."""
         self._last_read: dict[str, int] = {}
         self._interval_shortened = asyncio.Event()
+        self._intervals: Counter[float] = Counter()  # poll interval -> watchers asking for it
         self.task: asyncio.Task[None] | None = None
 
     @property
     def interval(self) -> float:
         """Return the smallest poll interval among the watchers."""
-        return min((w.poll_interval for ws in self.watchers.values() for w in ws), default=0.0)
+        return min(self._intervals, default=0.0)
 
     def add(self, watcher: Watcher) -> None:
         """Subscribe ``watcher``; start polling if this is the first; poll sooner if it asks for a shorter interval."""
         shorter = bool(self.watchers) and watcher.poll_interval < self.interval
         self.watchers.setdefault(watcher.run_id, []).append(watcher)
+        self._intervals[watcher.poll_interval] += 1
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"glue-poller-{self.job_name}", context=contextvars.Context()
@@ -272,6 +275,9 @@ class JobPoller:
         watchers = self.watchers.get(watcher.run_id, [])
         if watcher in watchers:
             watchers.remove(watcher)
+            self._intervals[watcher.poll_interval] -= 1
+            if not self._intervals[watcher.poll_interval]:
+                del self._intervals[watcher.poll_interval]
             if not watchers:
                 del self.watchers[watcher.run_id]
                 self.old_runs.discard(watcher.run_id)
