@@ -263,6 +263,21 @@ class AirflowStack:
 
         return wait_for(healthy, timeout=timeout, what="a healthy stack", describe=lambda: last)
 
+    def listening_addresses(self) -> dict[str, set[tuple[str, int]]]:
+        """Return the TCP addresses each process of the stack (children included) listens on."""
+        found: dict[str, set[tuple[str, int]]] = {}
+        for service in self.services.values():
+            if service.proc is None or not service.running:
+                continue
+            addresses: set[tuple[str, int]] = set()
+            for proc in [psutil.Process(service.proc.pid), *_descendants(service.proc)]:
+                with contextlib.suppress(psutil.Error):
+                    for conn in proc.net_connections(kind="tcp"):
+                        if conn.status == psutil.CONN_LISTEN:
+                            addresses.add((conn.laddr.ip, conn.laddr.port))
+            found[service.name] = addresses
+        return found
+
     def log_tails(self, lines: int = 60) -> str:
         """Return the last ``lines`` lines of each process's log, for a failed test's report."""
         parts = []

@@ -67,6 +67,15 @@ def test_provider_is_registered(stack: AirflowStack) -> None:
     assert "airflow-glue-runs" in {p["package_name"] for p in rest}
 
 
+def test_stack_listens_on_loopback_only(stack: AirflowStack) -> None:
+    """No process of the stack listens beyond 127.0.0.1; the api-server listens on the port picked for it."""
+    addresses = stack.listening_addresses()
+    assert set(addresses) == {"api-server", "scheduler", "dag-processor", "triggerer"}
+    assert ("127.0.0.1", stack.port) in addresses["api-server"]
+    everything = {address for found in addresses.values() for address in found}
+    assert {ip for ip, _ in everything} == {"127.0.0.1"}, addresses
+
+
 def test_stack_runs_a_deferring_dag(report_stack_on_failure: AirflowStack) -> None:
     """The harness works: a task that defers to a core trigger resumes on a worker and the DAG run succeeds."""
     stack = report_stack_on_failure
@@ -165,7 +174,9 @@ def test_retry_reattaches_to_the_earlier_run(report_stack_on_failure: AirflowSta
         describe=lambda: stack.ti_states(dag_id, run_id),
     )
     # Only ever kill a process of this stack: the task process must descend from its scheduler.
-    scheduler = psutil.Process(stack.services["scheduler"].proc.pid)  # type: ignore[union-attr]
+    scheduler_proc = stack.services["scheduler"].proc
+    assert scheduler_proc is not None
+    scheduler = psutil.Process(scheduler_proc.pid)
     assert pid in {p.pid for p in scheduler.children(recursive=True)}
     os.kill(pid, signal.SIGKILL)
 
