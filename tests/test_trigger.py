@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -397,4 +398,32 @@ async def test_triggers_share_one_client_and_a_few_connections(glue: LocalGlue, 
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    assert_clean()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("user_action", [True, False])
+async def test_the_triggerer_runner_stops_the_run_only_on_a_user_action(
+    glue: LocalGlue, job: str, stepper: PollStepper, monkeypatch: pytest.MonkeyPatch, user_action: bool
+) -> None:
+    """Airflow's own TriggerRunner.run_trigger: a user's clear stops the run; a triggerer shutdown does not."""
+    from airflow.jobs.triggerer_job_runner import _USER_ACTION_CANCEL_MSG, TriggerRunner
+
+    monkeypatch.setenv("AIRFLOW_DISABLE_GREENBACK_PORTAL", "true")
+    run_id = start(glue, duration="600", stop_seconds="0")
+    runner = TriggerRunner()
+    task = asyncio.create_task(runner.run_trigger(1, make_trigger(run_id, stop_on_kill=True)))
+    runner.triggers = {1: {"task": task, "name": "glue", "events": 0}}
+    await stepper.until_asleep(1)
+    task.cancel(_USER_ACTION_CANCEL_MSG if user_action else None)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    state = glue.client().get_job_run(JobName=JOB, RunId=run_id)["JobRun"]["JobRunState"]
+    if user_action:
+        assert glue.calls()["BatchStopJobRun"] == 1
+        assert state == "STOPPED"
+    else:
+        assert "BatchStopJobRun" not in glue.calls()
+        assert state in ("STARTING", "RUNNING")
+    assert runner.events == deque()
     assert_clean()
