@@ -249,6 +249,8 @@ class JobPoller:
         self.history: list[PollStats] = []
         """Stats of the most recent polls (bounded), newest last."""
         self._last_read: dict[str, int] = {}
+        self.pages_denied = False
+        """Whether GetJobRuns was refused (AccessDenied); then every run is read with GetJobRun."""
         self._interval_shortened = asyncio.Event()
         self._intervals: Counter[float] = Counter()  # poll interval -> watchers asking for it
         self.task: asyncio.Task[None] | None = None
@@ -317,21 +319,28 @@ class JobPoller:
         stats = PollStats(watched=len(self.watchers))
         budget = len(self.watchers)  # never more calls than the naive one GetJobRun per run
         recent = set(self.watchers) - self.old_runs
-        paged = len(recent) >= 2  # for a single run a page costs as much as GetJobRun and may not show it
-        try:
-            if paged:
+        # For a single run a page costs as much as GetJobRun and may not show it.
+        paged = len(recent) >= 2 and not self.pages_denied
+        if paged:
+            try:
                 found = await self._read_pages(shared, recent, stats)
+            except Exception as error:
+                observation = _observation_for(error)
+                if not isinstance(observation, RunDenied):
+                    if isinstance(observation, PollSkipped):
+                        log.warning("Skipping this poll of job %s: %s", self.job_name, error)
+                        stats.skipped = True
+                    self._deliver_all(observation)
+                    self._record(stats)
+                    return stats
+                # An IAM policy may grant glue:GetJobRun without glue:GetJobRuns: read run by run from now on.
+                log.warning("Reading the runs of job %s one by one: GetJobRuns is denied (%s)", self.job_name, error)
+                self.pages_denied = True
+                paged = False
+            else:
                 for run in found.values():
                     self._deliver(run.id, RunRead(run))
                 self.old_runs |= recent - found.keys()
-        except Exception as error:
-            observation = _observation_for(error)
-            if isinstance(observation, PollSkipped):
-                log.warning("Skipping this poll of job %s: %s", self.job_name, error)
-                stats.skipped = True
-            self._deliver_all(observation)
-            self._record(stats)
-            return stats
         direct = sorted(
             (run_id for run_id in self.watchers if run_id in self.old_runs or not paged),
             key=lambda run_id: self._last_read.get(run_id, -1),
@@ -348,10 +357,10 @@ class JobPoller:
         found: dict[str, JobRun] = {}
         token: str | None = None
         while True:
+            stats.pages += 1
             page = await shared.hook.aget_job_runs_page(
                 self.job_name, max_results=MAX_PAGE_SIZE, next_token=token, client=shared.client
             )
-            stats.pages += 1
             hits = {run.id: run for run in page.runs if run.id in recent and run.id not in found}
             found.update(hits)
             missing = len(recent) - len(found)

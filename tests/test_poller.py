@@ -184,6 +184,24 @@ async def test_new_watchers_join_the_running_poll_cycle(glue: LocalGlue, stepper
 
 
 @pytest.mark.asyncio
+async def test_a_denied_get_job_runs_falls_back_to_get_job_run(glue: LocalGlue, stepper: PollStepper) -> None:
+    """A policy without glue:GetJobRuns does not fail the waits: the runs are read one by one from then on."""
+    glue.create_job(JOB, max_concurrent_runs=10)
+    run_ids = start_runs(glue, 3)
+    glue.reset_counters()
+    glue.inject_fault("GetJobRuns", "AccessDeniedException", times=1)
+    async with watching(run_ids) as watchers:
+        await stepper.until_asleep(1)
+        assert glue.calls() == {"GetJobRuns": 1, "GetJobRun": 2}  # the refused page counts against the budget
+        glue.reset_counters()
+        stepper.step()
+        await stepper.until_asleep(2)
+        assert glue.calls() == {"GetJobRun": 3}
+        observations = [await w.next() for w in watchers]
+    assert all(isinstance(o, RunRead) for o in observations)
+
+
+@pytest.mark.asyncio
 async def test_a_client_that_cannot_be_built_fails_every_watcher(glue: LocalGlue) -> None:
     """A botocore config the client refuses reaches every trigger of the job as its exception."""
     glue.create_job(JOB, max_concurrent_runs=10)
