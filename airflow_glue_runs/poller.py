@@ -28,7 +28,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import NoReturn
 
-from botocore.exceptions import ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from airflow_glue_runs.exceptions import (
     GlueAccessDeniedError,
@@ -37,6 +43,7 @@ from airflow_glue_runs.exceptions import (
     GlueInternalServiceError,
     GlueOperationTimeoutError,
     GlueThrottlingError,
+    translate_client_error,
 )
 from airflow_glue_runs.hooks import MAX_PAGE_SIZE
 from airflow_glue_runs.job_run import JobRun
@@ -141,7 +148,13 @@ _TRANSIENT_CONNECTION_ERRORS = (EndpointConnectionError, ConnectTimeoutError, Co
 
 
 def classify_error(error: BaseException) -> str:
-    """Return the :class:`ErrorKind` of an error raised by a Glue read (after botocore's own retries)."""
+    """Return the :class:`ErrorKind` of an error raised by a Glue read (after botocore's own retries).
+
+    Takes the project's translated errors and raw botocore ``ClientError`` alike (building a client for an
+    assumed role calls STS, whose errors are not translated).
+    """
+    if isinstance(error, ClientError):
+        error = translate_client_error(error)
     if isinstance(error, GlueEntityNotFoundError):
         return ErrorKind.GONE
     if isinstance(error, GlueAccessDeniedError):
@@ -265,7 +278,7 @@ class JobPoller:
         shorter = bool(self.watchers) and watcher.poll_interval < self.interval
         self.watchers.setdefault(watcher.run_id, []).append(watcher)
         self._intervals[watcher.poll_interval] += 1
-        if self.task is None:
+        if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(
                 self._run(), name=f"glue-poller-{self.job_name}", context=contextvars.Context()
             )
@@ -288,15 +301,24 @@ class JobPoller:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        try:
-            async with lease_client(self.key) as shared:
-                while self.watchers:
-                    started = loop.time()
-                    await self.poll(shared)
-                    await self._wait_for_next_poll(started)
-        except Exception as error:  # the client could not be built, or a bug here: every watcher must hear of it
-            log.exception("Glue poller for job %s failed", self.job_name)
-            self._deliver_all(PollFailed(error))
+        while self.watchers:
+            started = loop.time()
+            try:
+                async with lease_client(self.key) as shared:
+                    while self.watchers:
+                        started = loop.time()
+                        await self.poll(shared)
+                        await self._wait_for_next_poll(started)
+                return
+            except Exception as error:
+                # Calls in a poll are handled there: this is the client build (connection, STS) or a bug.
+                observation = _observation_for(error)
+                self._deliver_all(observation)
+                if not isinstance(observation, PollSkipped):
+                    log.exception("Glue poller for job %s failed", self.job_name)
+                    return
+                log.warning("Could not build the Glue client for job %s; retrying: %s", self.job_name, error)
+            await self._wait_for_next_poll(started)
 
     async def _wait_for_next_poll(self, started: float) -> None:
         """Sleep until one interval after ``started``; recompute when a watcher with a shorter interval joins."""

@@ -11,10 +11,18 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, SSLError
 
-from airflow_glue_runs import poller
+from airflow_glue_runs import poller, shared_client
 from airflow_glue_runs.exceptions import translate_client_error
 from airflow_glue_runs.local_glue import LocalGlue
-from airflow_glue_runs.poller import ErrorKind, PollFailed, RunRead, Watcher, classify_error, watch_run
+from airflow_glue_runs.poller import (
+    ErrorKind,
+    PollFailed,
+    PollSkipped,
+    RunRead,
+    Watcher,
+    classify_error,
+    watch_run,
+)
 from airflow_glue_runs.shared_client import ClientKey
 from airflow_glue_runs.triggers import GlueJobRunTrigger
 
@@ -216,6 +224,34 @@ async def test_a_client_that_cannot_be_built_fails_every_watcher(glue: LocalGlue
 
 
 @pytest.mark.asyncio
+async def test_a_transient_failure_to_build_the_client_costs_a_poll(
+    glue: LocalGlue, stepper: PollStepper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If building the client meets a network fault (say STS unreachable), the watchers skip a poll, then go on."""
+    glue.create_job(JOB, max_concurrent_runs=10)
+    (run_id,) = start_runs(glue, 1)
+    real = shared_client._build_client
+    attempts: list[ClientKey] = []
+
+    def flaky_build(key: ClientKey) -> Any:
+        attempts.append(key)
+        if len(attempts) == 1:
+            raise EndpointConnectionError(endpoint_url="https://sts.amazonaws.com")
+        return real(key)
+
+    monkeypatch.setattr(shared_client, "_build_client", flaky_build)
+    async with watching([run_id]) as (watcher,):
+        await stepper.until_asleep(1)
+        stepper.step()
+        async with asyncio.timeout(SAFETY):
+            first, second = await watcher.next(), await watcher.next()
+    assert isinstance(first, PollSkipped)
+    assert "sts.amazonaws.com" in first.reason
+    assert isinstance(second, RunRead)
+    assert len(attempts) == 2
+
+
+@pytest.mark.asyncio
 async def test_observations_are_shared_facts_not_verdicts(glue: LocalGlue) -> None:
     """The poller hands each watcher the run as read (a fact); judging it is left to the trigger's RunWatch."""
     glue.create_job(JOB, max_concurrent_runs=10)
@@ -245,6 +281,8 @@ def _translated(code: str, status: int) -> BaseException:
     ("error", "kind"),
     [
         (_translated("ThrottlingException", 400), ErrorKind.TRANSIENT),
+        (_client_error("Throttling", 400), ErrorKind.TRANSIENT),
+        (_client_error("AccessDenied", 403), ErrorKind.DENIED),
         (_translated("InternalServiceException", 500), ErrorKind.TRANSIENT),
         (_translated("ServiceUnavailable", 503), ErrorKind.TRANSIENT),
         (_translated("SomethingNew", 502), ErrorKind.TRANSIENT),
