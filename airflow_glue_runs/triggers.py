@@ -150,7 +150,13 @@ class GlueJobRunTrigger(BaseTrigger):
                     return result
             elif isinstance(observation, PollSkipped):
                 skipped += 1
-                self.log.warning("Could not read Glue job run %s this poll: %s", self.run_id, observation.reason)
+                if skipped == 1 or skipped % 10 == 0:  # a long throttling spell should not flood the task log
+                    self.log.warning(
+                        "Could not read Glue job run %s (%d poll(s) skipped so far): %s",
+                        self.run_id,
+                        skipped,
+                        observation.reason,
+                    )
             elif isinstance(observation, RunGone):
                 return watch.vanished(observation.reason)
             elif isinstance(observation, RunDenied):
