@@ -184,7 +184,8 @@ def describe_run(run: JobRun, job_name: str, run_id: str) -> str:
     text = f"Glue job run {run_id} of job {job_name} ended {run.state}"
     if run.execution_time is not None:
         text += f" after {timedelta(seconds=run.execution_time)} of execution"
-    reason = run.error_message or run.state_detail
+    # A finished run may still carry the StateDetail of its time in the queue; it explains only a failure.
+    reason = run.error_message or (run.state_detail if run.category is not RunCategory.SUCCEEDED else None)
     return f"{text}: {reason}" if reason else f"{text}."
 
 

@@ -3,8 +3,8 @@
 ``demo-queued-etl`` allows one concurrent run. ``occupy`` starts a run and does not wait for it, so the job's only
 slot is taken. ``impatient`` starts a queued run (``job_run_queuing_enabled=True``) that may wait 2 seconds: it
 goes WAITING, the task stops its run when the wait is exceeded and fails with ``GlueJobRunQueueTimeoutError``.
-``patient`` queues too, waits until the slot frees and then runs to success. The DAG run is expected to end
-failed, with ``impatient`` the only failed task.
+``patient`` queues too, waits until the slot frees and then runs to success. ``impatient`` is expected to be the
+only failed task; the DAG run itself ends success because its leaf, ``patient`` (``trigger_rule="all_done"``), did.
 """
 
 from __future__ import annotations

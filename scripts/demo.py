@@ -35,7 +35,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_daily": ("success", set()),
     "example_glue_fanout": ("success", set()),
     "example_glue_sensor": ("success", set()),
-    "example_glue_queuing": ("failed", {"impatient"}),
+    "example_glue_queuing": ("success", {"impatient"}),  # the leaf task succeeds; impatient fails on purpose
 }
 LOGICAL_DATE = "2026-01-01"
 
