@@ -135,7 +135,9 @@ def test_fanout_waits_in_the_triggerer(report_stack_on_failure: AirflowStack, st
     assert set(states.values()) == {"success"}
     assert len(states) == len(partitions) + 2
 
-    summaries = [stack.xcom(dag_id, run_id, "process_partition", SUMMARY_KEY, map_index=i) for i in range(6)]
+    summaries = [
+        stack.xcom(dag_id, run_id, "process_partition", SUMMARY_KEY, map_index=i) for i in range(len(partitions))
+    ]
     assert sorted(s["arguments"]["--partition"] for s in summaries) == sorted(partitions)
     assert {s["state"] for s in summaries} == {"SUCCEEDED"}
     run_ids = [s["run_id"] for s in summaries]
@@ -272,7 +274,10 @@ def test_new_triggerer_resolves_waits_of_a_killed_one(
         ]
         if len(tis) != len(partitions) or len(held) != len(partitions):
             return None
-        return {i: str(stack.xcom(dag_id, run_id, "process_partition", RUN_ID_KEY, map_index=i)) for i in range(3)}
+        return {
+            i: str(stack.xcom(dag_id, run_id, "process_partition", RUN_ID_KEY, map_index=i))
+            for i in range(len(partitions))
+        }
 
     glue_runs = wait_for(
         lambda: all_held_by(old_triggerer),
