@@ -47,7 +47,8 @@ class GlueJobRunTrigger(BaseTrigger):
     """Wait in the triggerer until a Glue job run ends, or stays queued (WAITING) too long.
 
     Fires one event whose payload is ``WaitResult.to_json()``: the resolution (succeeded, failed, timed_out,
-    queue_timeout, not_found, access_denied), a message, and the run as last seen. Throttling and transient
+    queue_timeout, not_found, access_denied), a message, and the run as last seen without its job arguments
+    (events are stored and logged by Airflow, and arguments may hold secrets). Throttling and transient
     faults cost a poll; a run or job that no longer exists, or access denied, resolves the wait; anything else
     raises with its traceback.
 
@@ -133,7 +134,7 @@ class GlueJobRunTrigger(BaseTrigger):
         # The watcher is gone before the event leaves, so a loop that ends right after (dag.test) ends clean.
         self._watcher = None
         self.log.info("%s", result.message)
-        yield TriggerEvent(result.to_json())  # type: ignore[no-untyped-call]
+        yield TriggerEvent(result.without_arguments().to_json())  # type: ignore[no-untyped-call]
 
     async def _wait(self, watch: RunWatch, watcher: Watcher) -> WaitResult:
         skipped = 0

@@ -64,6 +64,16 @@ class WaitResult:
         """Whether the run succeeded."""
         return self.resolution is Resolution.SUCCEEDED
 
+    def without_arguments(self) -> WaitResult:
+        """Return this verdict with the run's job arguments left out.
+
+        Trigger events are stored in Airflow's database and logged by the triggerer, and job arguments may hold
+        secrets the trigger cannot recognise; the operator keeps the (masked) arguments it sent.
+        """
+        if self.run is None or self.run.arguments is None:
+            return self
+        return dataclasses.replace(self, run=dataclasses.replace(self.run, arguments=None))
+
     def to_json(self) -> dict[str, Any]:
         """Return the verdict as JSON data (a trigger event payload)."""
         return {

@@ -185,6 +185,7 @@ async def test_each_final_state_fires_one_event_with_the_run(
     assert result.run is not None
     assert (result.run.id, result.run.state) == (run_id, final_state)
     assert event.payload == result.to_json()
+    assert "Arguments" not in event.payload["run"]
     if error is None:
         raise_for_result(result)
     else:
@@ -427,3 +428,13 @@ async def test_the_triggerer_runner_stops_the_run_only_on_a_user_action(
         assert state in ("STARTING", "RUNNING")
     assert runner.events == deque()
     assert_clean()
+
+
+@pytest.mark.asyncio
+async def test_events_never_carry_job_argument_values(glue: LocalGlue, job: str) -> None:
+    """A run's job arguments, which may hold secrets under any name, are left out of the stored, logged event."""
+    run_id = glue.client().start_job_run(JobName=job, Arguments={"--plain-name": "hunter2-secret"})["JobRunId"]
+    event = await first_event(make_trigger(run_id))
+    assert "hunter2-secret" not in json.dumps(event.payload)
+    assert result_of(event).run is not None
+    assert result_of(event).run.id == run_id  # type: ignore[union-attr]
