@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow_stack import AirflowStack
+from airflow_stack import AirflowStack, load_demo
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
-
-
-def load_demo() -> ModuleType:
-    """Import ``scripts/demo.py`` (not a package) for its ``DEMO_JOBS`` and ``EXPECTED``."""
-    spec = importlib.util.spec_from_file_location("glue_runs_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from airflow_stack import AirflowStack, StackError, wait_for
+from airflow_stack import AirflowStack, StackError, load_demo, wait_for
 
 from airflow_glue_runs.console import console_url
 
@@ -152,6 +152,26 @@ def test_fanout_waits_in_the_triggerer(report_stack_on_failure: AirflowStack, st
     result = stack.xcom(dag_id, run_id, "summarize", "return_value")
     assert result["runs"] == len(partitions)
     assert result["slowest_partition"] in partitions
+
+
+def test_sensor_and_queuing_examples_end_as_expected(report_stack_on_failure: AirflowStack) -> None:
+    """On the real scheduler (reschedule pokes, all_done, Glue's queue) the two examples end as the demo expects."""
+    stack = report_stack_on_failure
+    expected = load_demo().EXPECTED
+    dag_ids = ["example_glue_sensor", "example_glue_queuing"]
+    stack.wait_dag_parsed(dag_ids)
+    run_ids = {dag_id: stack.trigger(dag_id) for dag_id in dag_ids}
+    for dag_id, run_id in run_ids.items():
+        expected_state, may_fail = expected[dag_id]
+        assert stack.wait_dag_run(dag_id, run_id, timeout=180) == expected_state, stack.ti_states(dag_id, run_id)
+        failed = {task_id for (task_id, _), state in stack.ti_states(dag_id, run_id).items() if state != "success"}
+        assert failed == may_fail, stack.ti_states(dag_id, run_id)
+    sensor_ti = next(
+        ti
+        for ti in stack.task_instances("example_glue_sensor", run_ids["example_glue_sensor"])
+        if ti["task_id"] == "wait_for_run"
+    )
+    assert sensor_ti["try_number"] == 1  # reschedule pokes are not retries
 
 
 def test_retry_reattaches_to_the_earlier_run(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
