@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from support import PollStepper
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
@@ -69,3 +70,13 @@ def airflow_db() -> Path:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
     return home
+
+
+@pytest.fixture
+def stepper(monkeypatch: pytest.MonkeyPatch) -> PollStepper:
+    """Replace the poller's sleep so the test decides when each poll runs."""
+    from airflow_glue_runs import poller
+
+    stepper = PollStepper()
+    monkeypatch.setattr(poller, "_sleep", stepper.sleep)
+    return stepper

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, SSLError
+from support import PollStepper
 
 from airflow_glue_runs import poller, shared_client
 from airflow_glue_runs.exceptions import translate_client_error
@@ -29,39 +30,6 @@ from airflow_glue_runs.triggers import GlueJobRunTrigger
 JOB = "poller-etl"
 SAFETY = 60  # seconds; only guards against a hang, never asserted on
 KEY = ClientKey.of(aws_conn_id="aws_default", region_name=None, verify=None, botocore_config=None)
-
-
-class PollStepper:
-    """Stand in for the poller's sleep so a test runs one poll at a time."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-        self._changed = asyncio.Event()
-        self._release = asyncio.Event()
-
-    async def sleep(self, delay: float) -> None:
-        self.delays.append(delay)
-        self._changed.set()
-        await self._release.wait()
-        self._release.clear()
-
-    async def until_asleep(self, sleeps: int) -> None:
-        """Wait until the poller went to sleep ``sleeps`` times (that many polls are over)."""
-        async with asyncio.timeout(SAFETY):
-            while len(self.delays) < sleeps:
-                self._changed.clear()
-                await self._changed.wait()
-
-    def step(self) -> None:
-        """Let the poller run its next poll."""
-        self._release.set()
-
-
-@pytest.fixture
-def stepper(monkeypatch: pytest.MonkeyPatch) -> PollStepper:
-    stepper = PollStepper()
-    monkeypatch.setattr(poller, "_sleep", stepper.sleep)
-    return stepper
 
 
 def start_runs(glue: LocalGlue, count: int) -> list[str]:

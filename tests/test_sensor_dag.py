@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 import pytest
 from airflow.sdk import DAG
+from support import register_and_test
 
 from airflow_glue_runs.exceptions import GlueJobRunFailedError
 from airflow_glue_runs.sensors import GlueJobRunSensor
@@ -59,18 +60,8 @@ def make_dag(airflow_db: Path, errors: list[BaseException]) -> Callable[..., DAG
 
 
 def run(dag: DAG) -> DagRun:
-    """Register the DAG in the metadata database (as the DAG processor would) and run it with ``dag.test()``."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
-    from airflow.serialization.serialized_objects import LazyDeserializedDAG
-    from airflow.utils.session import create_session
-
-    DagBundlesManager().sync_bundles_to_db()
-    with create_session() as session:
-        update_dag_parsing_results_in_db(
-            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
-        )
-    return dag.test(logical_date=START)
+    """Register the DAG and run it with ``dag.test()`` at START."""
+    return register_and_test(dag, START)
 
 
 def task_state(dag_run: DagRun, task_id: str) -> str:

@@ -15,6 +15,7 @@ import structlog.testing
 from airflow._shared.module_loading import import_string
 from airflow.sdk.serde import deserialize, serialize
 from airflow.triggers.base import TriggerEvent
+from support import PollStepper
 
 from airflow_glue_runs import poller, shared_client, triggers
 from airflow_glue_runs.exceptions import (
@@ -31,39 +32,6 @@ from airflow_glue_runs.waiting import Resolution, WaitResult, raise_for_result
 
 JOB = "trigger-etl"
 SAFETY = 30  # seconds; only guards against a hang, never asserted on
-
-
-class PollStepper:
-    """Stand in for the poller's sleep so a test runs one poll at a time."""
-
-    def __init__(self) -> None:
-        self.sleeps = 0
-        self._changed = asyncio.Event()
-        self._release = asyncio.Event()
-
-    async def sleep(self, delay: float) -> None:
-        self.sleeps += 1
-        self._changed.set()
-        await self._release.wait()
-        self._release.clear()
-
-    async def until_asleep(self, sleeps: int) -> None:
-        """Wait until the poller went to sleep ``sleeps`` times (that many polls are over)."""
-        async with asyncio.timeout(SAFETY):
-            while self.sleeps < sleeps:
-                self._changed.clear()
-                await self._changed.wait()
-
-    def step(self) -> None:
-        """Let the poller run its next poll."""
-        self._release.set()
-
-
-@pytest.fixture
-def stepper(monkeypatch: pytest.MonkeyPatch) -> PollStepper:
-    stepper = PollStepper()
-    monkeypatch.setattr(poller, "_sleep", stepper.sleep)
-    return stepper
 
 
 @pytest.fixture
@@ -319,7 +287,7 @@ async def test_restart_resolves_a_run_that_ended_meanwhile_on_the_first_poll(
     rebuilt = import_string(classpath)(**deserialize(serialize(kwargs)))
     glue.reset_counters()
     result = result_of(await first_event(rebuilt))
-    assert stepper.sleeps == 0  # the first poll resolved it
+    assert len(stepper.delays) == 0  # the first poll resolved it
     assert glue.calls() == {"GetJobRun": 1}
     assert result.resolution is Resolution.FAILED
     assert result.run is not None

@@ -1,0 +1,54 @@
+"""Helpers shared by several test modules: a poll stepper for the poller, and dag.test() on a registered DAG."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk import DAG
+
+SAFETY = 60  # seconds; only guards against a hang, never asserted on
+
+
+class PollStepper:
+    """Stand in for the poller's sleep so a test runs one poll at a time."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._changed = asyncio.Event()
+        self._release = asyncio.Event()
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        self._changed.set()
+        await self._release.wait()
+        self._release.clear()
+
+    async def until_asleep(self, sleeps: int) -> None:
+        """Wait until the poller went to sleep ``sleeps`` times (that many polls are over)."""
+        async with asyncio.timeout(SAFETY):
+            while len(self.delays) < sleeps:
+                self._changed.clear()
+                await self._changed.wait()
+
+    def step(self) -> None:
+        """Let the poller run its next poll."""
+        self._release.set()
+
+
+def register_and_test(dag: DAG, logical_date: datetime) -> DagRun:
+    """Register the DAG in the metadata database (as the DAG processor would) and run it with ``dag.test()``."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+    from airflow.utils.session import create_session
+
+    DagBundlesManager().sync_bundles_to_db()
+    with create_session() as session:
+        update_dag_parsing_results_in_db(
+            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
+        )
+    return dag.test(logical_date=logical_date)
