@@ -32,13 +32,16 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
@@ -998,6 +1001,40 @@ class LocalGlueControl(_Controls):
             with error:
                 message = json.loads(error.read() or b"{}").get("message", f"HTTP {error.code}")
             raise (LookupError(message) if error.code == 404 else ValueError(message)) from None
+
+
+@contextlib.contextmanager
+def local_glue_process(*, log_path: Path | None = None, startup_timeout: float = 30.0) -> Iterator[LocalGlueControl]:
+    """Run the local Glue in a child process for the block and yield its control; always stop the process.
+
+    For Airflow (or a benchmark) in other processes, where an in-process :class:`LocalGlue` would share the
+    interpreter with the code under test.
+
+    :param log_path: where the server's output goes (default: discarded).
+    :param startup_timeout: seconds to wait for the server to serve.
+    """
+    with tempfile.TemporaryDirectory(prefix="local-glue-") as tmp:
+        port_file = Path(tmp) / "endpoint"
+        with open(log_path or os.devnull, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "airflow_glue_runs.local_glue", "--port-file", str(port_file)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + startup_timeout
+            while not (port_file.exists() and port_file.read_text().strip()):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the local Glue did not start (exit code {proc.poll()}; log: {log_path})")
+                time.sleep(0.05)
+            yield LocalGlueControl(port_file.read_text().strip())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

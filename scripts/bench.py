@@ -21,14 +21,14 @@ import asyncio
 import gc
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from airflow_glue_runs.local_glue import local_glue_process
 
 JOBS = 10
 IMPLEMENTATIONS = ("airflow-glue-runs", "amazon")
@@ -145,22 +145,6 @@ async def child(impl: str, n: int, poll: float, endpoint: str) -> dict[str, Any]
     }
 
 
-def start_local_glue(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the local Glue in its own process; return it and its endpoint URL."""
-    port_file = workdir / "url"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_glue_runs.local_glue", "--port-file", str(port_file)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        if port_file.exists() and port_file.read_text().strip():
-            return proc, port_file.read_text().strip()
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("local Glue did not start")
-
-
 COLUMNS = [
     ("N", "n", "{:d}"),
     ("implementation", "impl", "{}"),
@@ -200,25 +184,17 @@ def main() -> int:
         return 0
 
     rows = []
-    with tempfile.TemporaryDirectory(prefix="glue-bench-") as tmp:
-        glue_proc, endpoint = start_local_glue(Path(tmp))
-        try:
-            for n in args.sizes:
-                for impl in args.impl:
-                    cmd = [sys.executable, __file__, "--child", "--impl", impl, "--sizes", str(n)]
-                    cmd += ["--poll-interval", str(args.poll_interval), "--endpoint", endpoint]
-                    print(f"N={n} {impl} ...", file=sys.stderr, flush=True)
-                    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-                    if out.returncode != 0:
-                        print(out.stderr[-3000:], file=sys.stderr)
-                        return 1
-                    rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        finally:
-            glue_proc.send_signal(signal.SIGTERM)
-            try:
-                glue_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                glue_proc.kill()
+    with local_glue_process() as control:
+        for n in args.sizes:
+            for impl in args.impl:
+                cmd = [sys.executable, __file__, "--child", "--impl", impl, "--sizes", str(n)]
+                cmd += ["--poll-interval", str(args.poll_interval), "--endpoint", control.endpoint_url]
+                print(f"N={n} {impl} ...", file=sys.stderr, flush=True)
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
+                if out.returncode != 0:
+                    print(out.stderr[-3000:], file=sys.stderr)
+                    return 1
+                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"\nPoll interval {args.poll_interval:g} s, {JOBS} jobs, runs spread evenly; `make bench`:\n")
     print_table(rows)
     return 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from airflow_glue_runs.local_glue import local_glue_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -38,25 +39,6 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_queuing": ("success", {"impatient"}),  # the leaf task succeeds; impatient fails on purpose
 }
 LOGICAL_DATE = "2026-01-01"
-
-
-def start_local_glue(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``python -m airflow_glue_runs.local_glue`` and return the process and its endpoint URL."""
-    port_file = workdir / "local-glue.url"
-    log = (workdir / "local-glue.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_glue_runs.local_glue", "--port-file", str(port_file)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(300):  # up to 30 s for the server to write its address
-        if port_file.exists() and port_file.read_text().strip():
-            return proc, port_file.read_text().strip()
-        if proc.poll() is not None:
-            raise RuntimeError(f"local Glue exited with {proc.returncode}; see {workdir / 'local-glue.log'}")
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("local Glue did not start within 30 s")
 
 
 def airflow_env(home: Path, connection: str) -> dict[str, str]:
@@ -161,15 +143,11 @@ def main() -> int:
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="glue-demo-") as tmp:
         workdir = Path(tmp)
-        glue_proc, endpoint = start_local_glue(workdir)
-        try:
-            from airflow_glue_runs.local_glue import LocalGlueControl
-
-            control = LocalGlueControl(endpoint)
+        with local_glue_process(log_path=workdir / "local-glue.log") as control:
             for name, spec in DEMO_JOBS.items():
                 control.create_job(name, **spec)
             env = airflow_env(args.home, control.airflow_connection())
-            print(f"Local Glue at {endpoint}; Airflow home {args.home}")
+            print(f"Local Glue at {control.endpoint_url}; Airflow home {args.home}")
             subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
             for dag_id in args.dags:
                 print(f"Running {dag_id} with `airflow dags test` (tasks defer; triggers run inline) ...")
@@ -181,13 +159,6 @@ def main() -> int:
                     print(f"--- last lines of {log_path.name} ---")
                     print("\n".join(log_path.read_text(errors="replace").splitlines()[-40:]))
                 problems += found
-        finally:
-            glue_proc.send_signal(signal.SIGTERM)
-            try:
-                glue_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                glue_proc.kill()
-                glue_proc.wait()
     elapsed = time.monotonic() - started
     if problems:
         print("\n".join(["", *problems, f"DEMO FAILED ({len(problems)} problem(s), {elapsed:.0f} s)"]))

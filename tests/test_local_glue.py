@@ -556,3 +556,20 @@ def test_first_reads_record_when_a_client_first_saw_each_run(glue: LocalGlue) ->
     again = glue.first_reads("fr")
     assert set(again) == {first, second}
     assert again[first] == seen[first]
+
+
+def test_local_glue_process_serves_and_always_stops() -> None:
+    """local_glue_process() runs the server in a child process for the block and nothing answers after it."""
+    import urllib.error
+    import urllib.request
+
+    from airflow_glue_runs.local_glue import local_glue_process
+
+    with local_glue_process() as control:
+        control.create_job("child-job")
+        control.client().start_job_run(JobName="child-job")
+        assert control.run_count("child-job") == 1
+        endpoint = control.endpoint_url
+    assert endpoint.startswith("http://127.0.0.1:")
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(endpoint, timeout=5)
