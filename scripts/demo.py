@@ -83,25 +83,43 @@ def read_results(home: Path, dag_id: str) -> tuple[str, list[dict[str, Any]]]:
             "ORDER BY task_id, map_index",
             (dag_id, run_id),
         ).fetchall()
-        summaries = {
-            (task_id, map_index): value
-            for task_id, map_index, value in db.execute(
-                "SELECT task_id, map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND key = 'glue_job_run'",
+        xcoms = {
+            (task_id, map_index, key): value
+            for task_id, map_index, key, value in db.execute(
+                "SELECT task_id, map_index, key, value FROM xcom WHERE dag_id = ? AND run_id = ? "
+                "AND key IN ('glue_job_run', 'return_value')",
                 (dag_id, run_id),
             )
         }
     results = []
     for task_id, map_index, task_state in tasks:
-        raw = summaries.get((task_id, map_index))
-        summary = json.loads(raw) if isinstance(raw, str | bytes) else raw
-        while isinstance(summary, str):  # XCom values are stored as JSON text
-            summary = json.loads(summary)
-        results.append({"task": task_id, "map_index": map_index, "state": task_state, "summary": summary or {}})
+        summary = _decoded(xcoms.get((task_id, map_index, "glue_job_run")))
+        returned = None if summary else _decoded(xcoms.get((task_id, map_index, "return_value")))
+        results.append(
+            {
+                "task": task_id,
+                "map_index": map_index,
+                "state": task_state,
+                "summary": summary or {},
+                "returned": returned,
+            }
+        )
     return state, results
 
 
+def _decoded(raw: Any) -> Any:
+    """Decode an XCom value as stored in the metadata database (JSON text, sometimes twice)."""
+    value = raw
+    while isinstance(value, str | bytes):
+        value = json.loads(value)
+    return value
+
+
 def print_report(dag_id: str, dag_state: str, results: list[dict[str, Any]]) -> None:
-    """Print one line per task: its state and its Glue run's state, duration, DPU-seconds and console link."""
+    """Print one line per task: its state and its Glue run's state, duration, DPU-seconds and console link.
+
+    A task without a Glue run shows what it returned instead (e.g. the fan-out DAG's summary).
+    """
     print(f"\n=== {dag_id}: DAG run {dag_state} ===")
     print(f"{'task':<28} {'task state':<14} {'glue run':<10} {'duration':>9} {'DPU-s':>8}  console link")
     for item in results:
@@ -111,7 +129,7 @@ def print_report(dag_id: str, dag_state: str, results: list[dict[str, Any]]) -> 
         dpu = f"{s['dpu_seconds']:.1f}" if s.get("dpu_seconds") is not None else "-"
         print(
             f"{task:<28} {item['state'] or '-':<14} {s.get('state', '-'):<10} {duration:>9} {dpu:>8}  "
-            f"{s.get('console_url', '-')}"
+            f"{s.get('console_url') or item['returned'] or '-'}"
         )
 
 
