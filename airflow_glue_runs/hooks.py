@@ -19,7 +19,13 @@ from botocore.exceptions import ClientError
 
 from airflow_glue_runs.exceptions import GlueJobRunParameterError, translate_client_error
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.start_request import build_start_job_run_request, check_int, check_name
+from airflow_glue_runs.start_request import (
+    MAX_PAGE_SIZE,
+    MAX_STOP_BATCH,
+    build_start_job_run_request,
+    check_int,
+    check_name,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
@@ -28,11 +34,6 @@ __all__ = ["DEFAULT_RETRIES", "GlueJobRunHook", "JobRunsPage", "StopJobRunError"
 
 DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
 """botocore retry settings used when neither the connection extra nor ``config`` sets ``retries``."""
-
-MAX_STOP_BATCH = 25
-"""BatchStopJobRun accepts at most 25 run ids per call."""
-MAX_PAGE_SIZE = 200
-"""GetJobRuns returns at most 200 runs per page."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import functools
 import logging
 import math
 import weakref
@@ -27,14 +28,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import NoReturn
-
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 
 from airflow_glue_runs.exceptions import (
     GlueAccessDeniedError,
@@ -45,9 +38,9 @@ from airflow_glue_runs.exceptions import (
     GlueThrottlingError,
     translate_client_error,
 )
-from airflow_glue_runs.hooks import MAX_PAGE_SIZE
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.shared_client import ClientKey, SharedClient, lease_client
+from airflow_glue_runs.start_request import MAX_PAGE_SIZE
 
 __all__ = [
     "ErrorKind",
@@ -143,8 +136,22 @@ _TRANSIENT_CODES = frozenset(
         "PriorRequestNotComplete",
     }
 )
-# Connection faults botocore already retried; an SSL or proxy misconfiguration is not among them on purpose.
-_TRANSIENT_CONNECTION_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError, ReadTimeoutError)
+
+
+@functools.cache
+def _transient_connection_errors() -> tuple[type[Exception], ...]:
+    """Connection faults botocore already retried; an SSL or proxy misconfiguration is not among them on purpose.
+
+    Imported on first use: the triggerer imports this module on its event loop, and botocore is heavy.
+    """
+    from botocore import exceptions
+
+    return (
+        exceptions.EndpointConnectionError,
+        exceptions.ConnectTimeoutError,
+        exceptions.ConnectionClosedError,
+        exceptions.ReadTimeoutError,
+    )
 
 
 def classify_error(error: BaseException) -> str:
@@ -153,13 +160,15 @@ def classify_error(error: BaseException) -> str:
     Takes the project's translated errors and raw botocore ``ClientError`` alike (building a client for an
     assumed role calls STS, whose errors are not translated).
     """
+    from botocore.exceptions import ClientError
+
     if isinstance(error, ClientError):
         error = translate_client_error(error)
     if isinstance(error, GlueEntityNotFoundError):
         return ErrorKind.GONE
     if isinstance(error, GlueAccessDeniedError):
         return ErrorKind.DENIED
-    if isinstance(error, (*_TRANSIENT_API_ERRORS, *_TRANSIENT_CONNECTION_ERRORS, TimeoutError)):
+    if isinstance(error, (*_TRANSIENT_API_ERRORS, *_transient_connection_errors(), TimeoutError)):
         return ErrorKind.TRANSIENT
     if isinstance(error, GlueApiError):
         response = getattr(error.__cause__, "response", None) or {}

@@ -18,11 +18,10 @@ from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTime
 
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
-from airflow_glue_runs.hooks import MAX_PAGE_SIZE
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 from airflow_glue_runs.poller import ErrorKind, classify_error
 from airflow_glue_runs.run_options import check_flag, check_seconds
-from airflow_glue_runs.start_request import check_name
+from airflow_glue_runs.start_request import MAX_PAGE_SIZE, check_name
 from airflow_glue_runs.waiting import RunWatch, WaitResult, raise_for_result
 
 if TYPE_CHECKING:

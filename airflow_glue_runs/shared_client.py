@@ -28,8 +28,6 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.utils import parse_timestamp
-
 if TYPE_CHECKING:
     from airflow_glue_runs.hooks import GlueJobRunHook
 
@@ -134,6 +132,8 @@ def _parse_timestamp(value: Any) -> datetime:
     """
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
+    from botocore.utils import parse_timestamp
+
     parsed: datetime = parse_timestamp(value)
     return parsed.astimezone(UTC)
 

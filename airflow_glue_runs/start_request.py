@@ -18,6 +18,8 @@ from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
 __all__ = [
     "EXECUTION_CLASSES",
+    "MAX_PAGE_SIZE",
+    "MAX_STOP_BATCH",
     "MAX_TIMEOUT_MINUTES",
     "WORKER_TYPES",
     "build_start_job_run_request",
@@ -31,6 +33,10 @@ WORKER_TYPES: tuple[str, ...] = ("Standard", "G.1X", "G.2X", "G.025X", "G.4X", "
 EXECUTION_CLASSES: tuple[str, ...] = ("FLEX", "STANDARD")
 MAX_TIMEOUT_MINUTES = 10080
 """Glue refuses run timeouts of 7 days (10080 minutes) or more."""
+MAX_PAGE_SIZE = 200
+"""GetJobRuns returns at most 200 runs per page."""
+MAX_STOP_BATCH = 25
+"""BatchStopJobRun accepts at most 25 run ids per call."""
 
 # The API's NameString/IdString pattern: any character but control characters other than tab.
 # (Its UTF-16 surrogate-pair range is every code point above the BMP in Python's terms.)
