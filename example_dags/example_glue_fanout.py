@@ -28,7 +28,9 @@ with DAG(
     @task
     def list_partitions(**context: Any) -> list[dict[str, str]]:
         """Build one argument set per partition (in real life: list the partitions that landed today)."""
-        return [{"--partition": p, "--day": context["ds"]} for p in context["params"]["partitions"]]
+        # A run triggered without a logical date (REST or CLI) has no "ds": use the day it was due instead.
+        day = context.get("ds") or context["dag_run"].run_after.strftime("%Y-%m-%d")
+        return [{"--partition": p, "--day": day} for p in context["params"]["partitions"]]
 
     runs = GlueJobRunOperator.partial(
         task_id="process_partition",

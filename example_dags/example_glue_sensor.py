@@ -24,7 +24,7 @@ with DAG(
     start = GlueJobRunOperator(
         task_id="start",
         job_name="{{ params.job_name }}",
-        arguments={"--day": "{{ ds }}"},
+        arguments={"--day": "{{ dag_run.run_after | ds }}"},  # also set when triggered without a logical date
         wait_for_completion=False,
     )
     wait_for_run = GlueJobRunSensor(

@@ -111,7 +111,10 @@ def _decoded(raw: Any) -> Any:
     """Decode an XCom value as stored in the metadata database (JSON text, sometimes twice)."""
     value = raw
     while isinstance(value, str | bytes):
-        value = json.loads(value)
+        try:
+            value = json.loads(value)
+        except ValueError:  # plain text, e.g. a run id
+            break
     return value
 
 
