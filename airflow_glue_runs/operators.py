@@ -19,6 +19,7 @@ from airflow_glue_runs.arguments import (
 )
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.job_run import JobRun, JobRunState
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 from airflow_glue_runs.reattach import (
     MARKER_ARGUMENT,
@@ -29,6 +30,7 @@ from airflow_glue_runs.reattach import (
     plan_for,
     previous_run,
     start_once,
+    superseded_stopping_run,
 )
 from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
 from airflow_glue_runs.start_request import build_start_job_run_request
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_glue_runs.hooks import GlueJobRunHook
-    from airflow_glue_runs.job_run import JobRun
 
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_MINUTES",
@@ -57,6 +58,8 @@ DEFAULT_RUN_TIMEOUT_MINUTES = 2880
 DEFERRAL_MARGIN = timedelta(minutes=10)
 """Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
 FIRST_READ_ATTEMPTS = 3
+STOP_WAIT = timedelta(minutes=10)
+"""How long a cleared task waits for its old run to finish STOPPING before starting the fresh one anyway."""
 """Reads of a newly started run before a transient fault fails the try (a retry then reattaches)."""
 
 
@@ -315,6 +318,8 @@ class GlueJobRunOperator(BaseOperator):
             return earlier
         if earlier is not None:
             self.log.info("Glue job run %s of an earlier try ended %s: starting a new run.", earlier.id, earlier.state)
+        elif (stopping := superseded_stopping_run(ledger, identity, self.hook, self.job_name)) is not None:
+            self._wait_until_stopped(stopping)
         ledger.record_pending(identity, self.job_name)
         self._start_attempted = True
         marked = {**arguments.values, MARKER_ARGUMENT: identity.token}
@@ -328,6 +333,19 @@ class GlueJobRunOperator(BaseOperator):
         if self._killed:
             self._stop(run_id, "the task was killed while StartJobRun was in flight")
         return found if found is not None else self._read_new_run(run_id)
+
+    def _wait_until_stopped(self, run: JobRun) -> None:
+        """Wait (at most :data:`STOP_WAIT`) for the run a Clear stopped to leave STOPPING and free its slot."""
+        self.log.info(
+            "Glue job run %s, started before the task was cleared, is still STOPPING: waiting for it to stop "
+            "before starting a fresh run (it holds one of the job's MaxConcurrentRuns slots).",
+            run.id,
+        )
+        deadline = time.monotonic() + STOP_WAIT.total_seconds()
+        while run.state is JobRunState.STOPPING and time.monotonic() < deadline:
+            time.sleep(self.poll_interval)
+            run = self.hook.get_job_run(self.job_name, run.id)
+        self.log.info("Glue job run %s is %s; starting a fresh run.", run.id, run.state)
 
     def _read_new_run(self, run_id: str) -> JobRun:
         """Read a run just started; a transient fault is retried a few polls later (the run exists)."""

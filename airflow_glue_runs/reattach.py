@@ -33,7 +33,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_glue_runs.exceptions import GlueConcurrentRunsExceededError, GlueEntityNotFoundError
-from airflow_glue_runs.job_run import JobRun, RunCategory
+from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
 
 if TYPE_CHECKING:
     from airflow_glue_runs.hooks import GlueJobRunHook
@@ -50,6 +50,7 @@ __all__ = [
     "is_ambiguous_start_error",
     "plan_for",
     "start_once",
+    "superseded_stopping_run",
 ]
 
 MARKER_ARGUMENT = "--airflow-glue-runs-marker"
@@ -259,6 +260,29 @@ def previous_run(
     elif identity.try_number <= 1:
         return None
     return find_marked_run(hook, job_name, identity.token)
+
+
+def superseded_stopping_run(
+    ledger: RunLedger, identity: RunIdentity, hook: GlueJobRunHook, job_name: str
+) -> JobRun | None:
+    """Return the run of an earlier generation if it is still STOPPING, else ``None``.
+
+    A Clear of a deferred task stops its run (``stop_on_kill``), and the fresh try starts moments later. While
+    the old run is STOPPING it still holds one of the job's ``MaxConcurrentRuns`` slots, so a job that allows one
+    run at a time would refuse the fresh start. Only the task state store (Airflow 3.3+) knows that run.
+    """
+    if not ledger.available:
+        return None
+    record = ledger.load()
+    if record is None or record.run_id is None or record.job_name != job_name:
+        return None
+    if record.generation == identity.generation:
+        return None
+    try:
+        run = hook.get_job_run(job_name, record.run_id)
+    except GlueEntityNotFoundError:
+        return None
+    return run if run.state is JobRunState.STOPPING else None
 
 
 def is_ambiguous_start_error(error: BaseException) -> bool:

@@ -338,3 +338,21 @@ def _no_retries() -> Any:
     from botocore.config import Config
 
     return Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
+def test_clear_waits_for_the_run_it_stopped_before_starting_afresh(glue: LocalGlue) -> None:
+    """After a Clear, the earlier run still STOPPING is waited for, so a one-slot job can take the fresh run."""
+    plan = {"--local-glue-duration": "600", "--local-glue-stop-seconds": "0.5"}
+    glue.create_job(JOB, max_concurrent_runs=1, default_arguments=plan)
+    store = FakeStateStore()
+    first = op(wait_for_completion=False, poll_interval=0.1).execute(
+        task_context(FakeTI(try_number=1, max_tries=0), store)  # type: ignore[arg-type]
+    )
+    glue.client().batch_stop_job_run(JobName=JOB, JobRunIds=[first])  # what on_kill does when the user clears
+    assert glue.client().get_job_run(JobName=JOB, RunId=first)["JobRun"]["JobRunState"] == "STOPPING"
+    fresh = op(wait_for_completion=False, poll_interval=0.1).execute(
+        task_context(FakeTI(try_number=2, max_tries=1), store)  # type: ignore[arg-type]
+    )
+    assert fresh != first
+    assert glue.client().get_job_run(JobName=JOB, RunId=first)["JobRun"]["JobRunState"] == "STOPPED"
+    assert glue.run_count(JOB) == 2
