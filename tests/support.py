@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from datetime import datetime
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,3 +55,15 @@ def register_and_test(dag: DAG, logical_date: datetime) -> DagRun:
             "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
         )
     return dag.test(logical_date=logical_date)
+
+
+def load_demo() -> ModuleType:
+    """Import ``scripts/demo.py`` (not a package) for its ``DEMO_JOBS`` and ``EXPECTED``."""
+    spec = importlib.util.spec_from_file_location(
+        "glue_runs_demo", Path(__file__).resolve().parents[1] / "scripts" / "demo.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -7,16 +7,15 @@ inline) in the session's Airflow home, as ``make demo`` does.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from support import load_demo
 
 from airflow_glue_runs.console import console_url
 
@@ -30,16 +29,7 @@ SUMMARY_XCOM_KEY = "glue_job_run"
 LOGICAL_DATE = "2026-01-01"
 
 
-def _load_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("glue_runs_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-demo = _load_demo()
+demo = load_demo()
 EXPECTED: dict[str, tuple[str, set[str]]] = demo.EXPECTED
 DEMO_JOBS: dict[str, dict[str, Any]] = demo.DEMO_JOBS
 

@@ -10,7 +10,6 @@ observable condition.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import secrets
@@ -26,7 +25,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TypeVar
 
 import psutil
@@ -39,16 +37,6 @@ AIRFLOW = str(BIN / "airflow")
 FINAL_DAG_RUN_STATES = frozenset({"success", "failed"})
 FINAL_TI_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
-
-
-def load_demo() -> ModuleType:
-    """Import ``scripts/demo.py`` (not a package) for its ``DEMO_JOBS`` and ``EXPECTED``."""
-    spec = importlib.util.spec_from_file_location("glue_runs_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class StackError(AssertionError):

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow_stack import AirflowStack, load_demo
+from airflow_stack import AirflowStack
+from support import load_demo
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue

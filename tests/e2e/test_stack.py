@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from airflow_stack import AirflowStack, StackError, load_demo, wait_for
+from airflow_stack import AirflowStack, StackError, wait_for
+from support import load_demo
 
 from airflow_glue_runs.console import console_url
 
