@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ErrorKind",
     "GlueAccessDeniedError",
     "GlueApiError",
     "GlueConcurrentRunsExceededError",
@@ -29,6 +31,7 @@ __all__ = [
     "GlueResourceNumberLimitExceededError",
     "GlueRunsError",
     "GlueThrottlingError",
+    "classify_error",
     "translate_client_error",
 ]
 
@@ -161,6 +164,73 @@ def translate_client_error(error: ClientError, *, job_name: str | None = None) -
     operation = str(getattr(error, "operation_name", None) or "unknown operation")
     cls = _BY_CODE.get(code, GlueApiError)
     return cls(operation, code, message, job_name=job_name)
+
+
+class ErrorKind:
+    """How a failed Glue call is handled: retry at the next poll, resolve the wait, or propagate."""
+
+    TRANSIENT = "transient"
+    GONE = "gone"
+    DENIED = "denied"
+    UNEXPECTED = "unexpected"
+
+
+_TRANSIENT_API_ERRORS = (GlueThrottlingError, GlueInternalServiceError, GlueOperationTimeoutError)
+_TRANSIENT_CODES = frozenset(
+    {
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "PriorRequestNotComplete",
+    }
+)
+
+
+@functools.cache
+def _transient_connection_errors() -> tuple[type[Exception], ...]:
+    """Connection faults botocore already retried; an SSL or proxy misconfiguration is not among them on purpose.
+
+    Imported on first use: the triggerer imports the trigger's modules on its event loop, and botocore is heavy.
+    """
+    from botocore import exceptions
+
+    return (
+        exceptions.EndpointConnectionError,
+        exceptions.ConnectTimeoutError,
+        exceptions.ConnectionClosedError,
+        exceptions.ReadTimeoutError,
+    )
+
+
+def classify_error(error: BaseException) -> str:
+    """Return the :class:`ErrorKind` of an error raised by a Glue read (after botocore's own retries).
+
+    The one judgement of read errors for every waiter: the trigger's poller, the operator's worker-side loop
+    and the sensor (through :meth:`~airflow_glue_runs.waiting.RunWatch.judge_read_error`).
+
+    Takes the project's translated errors and raw botocore ``ClientError`` alike (building a client for an
+    assumed role calls STS, whose errors are not translated).
+    """
+    from botocore.exceptions import ClientError
+
+    if isinstance(error, ClientError):
+        error = translate_client_error(error)
+    if isinstance(error, GlueEntityNotFoundError):
+        return ErrorKind.GONE
+    if isinstance(error, GlueAccessDeniedError):
+        return ErrorKind.DENIED
+    if isinstance(error, (*_TRANSIENT_API_ERRORS, *_transient_connection_errors(), TimeoutError)):
+        return ErrorKind.TRANSIENT
+    if isinstance(error, GlueApiError):
+        response = getattr(error.__cause__, "response", None) or {}
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if status >= 500 or error.code in _TRANSIENT_CODES:
+            return ErrorKind.TRANSIENT
+    return ErrorKind.UNEXPECTED
 
 
 class GlueJobRunOutcomeError(GlueRunsError):

@@ -18,7 +18,7 @@ from airflow_glue_runs.arguments import (
     secret_warning,
 )
 from airflow_glue_runs.console import console_url
-from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.exceptions import ErrorKind, GlueJobRunParameterError, classify_error
 from airflow_glue_runs.job_run import JobRun, JobRunState
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 from airflow_glue_runs.reattach import (
@@ -349,8 +349,6 @@ class GlueJobRunOperator(BaseOperator):
 
     def _read_new_run(self, run_id: str) -> JobRun:
         """Read a run just started; a transient fault is retried a few polls later (the run exists)."""
-        from airflow_glue_runs.poller import ErrorKind, classify_error
-
         attempt = 1
         while True:
             try:
@@ -376,20 +374,13 @@ class GlueJobRunOperator(BaseOperator):
         Read errors are judged like the trigger's and the sensor's: a transient fault costs a poll, a vanished
         run or a denied read ends the wait, anything else propagates.
         """
-        from airflow_glue_runs.poller import ErrorKind, classify_error
-
         while True:
             time.sleep(self.poll_interval)
             try:
                 run = self.hook.get_job_run(watch.job_name, watch.run_id)
             except Exception as error:
-                kind = classify_error(error)
-                if kind == ErrorKind.GONE:
-                    return watch.vanished(str(error))
-                if kind == ErrorKind.DENIED:
-                    return watch.denied(str(error))
-                if kind != ErrorKind.TRANSIENT:
-                    raise
+                if (verdict := watch.judge_read_error(error)) is not None:
+                    return verdict
                 self.log.warning("Could not read Glue job run %s this poll: %s", watch.run_id, error)
                 continue
             if (result := self._observe(watch, run)) is not None:

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
-import functools
 import logging
 import math
 import weakref
@@ -29,15 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import NoReturn
 
-from airflow_glue_runs.exceptions import (
-    GlueAccessDeniedError,
-    GlueApiError,
-    GlueEntityNotFoundError,
-    GlueInternalServiceError,
-    GlueOperationTimeoutError,
-    GlueThrottlingError,
-    translate_client_error,
-)
+from airflow_glue_runs.exceptions import ErrorKind, classify_error
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.shared_client import ClientKey, SharedClient, lease_client
 from airflow_glue_runs.start_request import MAX_PAGE_SIZE
@@ -109,73 +100,6 @@ class PollFailed:
 
 
 Observation = RunRead | RunGone | RunDenied | PollSkipped | PollFailed
-
-
-# -- fault classification (shared with the sensor) ---------------------------------------------------------------
-
-
-class ErrorKind:
-    """How a failed Glue call is handled: retry at the next poll, resolve the wait, or propagate."""
-
-    TRANSIENT = "transient"
-    GONE = "gone"
-    DENIED = "denied"
-    UNEXPECTED = "unexpected"
-
-
-_TRANSIENT_API_ERRORS = (GlueThrottlingError, GlueInternalServiceError, GlueOperationTimeoutError)
-_TRANSIENT_CODES = frozenset(
-    {
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalFailure",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "RequestLimitExceeded",
-        "SlowDown",
-        "PriorRequestNotComplete",
-    }
-)
-
-
-@functools.cache
-def _transient_connection_errors() -> tuple[type[Exception], ...]:
-    """Connection faults botocore already retried; an SSL or proxy misconfiguration is not among them on purpose.
-
-    Imported on first use: the triggerer imports this module on its event loop, and botocore is heavy.
-    """
-    from botocore import exceptions
-
-    return (
-        exceptions.EndpointConnectionError,
-        exceptions.ConnectTimeoutError,
-        exceptions.ConnectionClosedError,
-        exceptions.ReadTimeoutError,
-    )
-
-
-def classify_error(error: BaseException) -> str:
-    """Return the :class:`ErrorKind` of an error raised by a Glue read (after botocore's own retries).
-
-    Takes the project's translated errors and raw botocore ``ClientError`` alike (building a client for an
-    assumed role calls STS, whose errors are not translated).
-    """
-    from botocore.exceptions import ClientError
-
-    if isinstance(error, ClientError):
-        error = translate_client_error(error)
-    if isinstance(error, GlueEntityNotFoundError):
-        return ErrorKind.GONE
-    if isinstance(error, GlueAccessDeniedError):
-        return ErrorKind.DENIED
-    if isinstance(error, (*_TRANSIENT_API_ERRORS, *_transient_connection_errors(), TimeoutError)):
-        return ErrorKind.TRANSIENT
-    if isinstance(error, GlueApiError):
-        response = getattr(error.__cause__, "response", None) or {}
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if status >= 500 or error.code in _TRANSIENT_CODES:
-            return ErrorKind.TRANSIENT
-    return ErrorKind.UNEXPECTED
 
 
 def _observation_for(error: Exception) -> Observation:

@@ -32,7 +32,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_glue_runs.exceptions import GlueConcurrentRunsExceededError, GlueEntityNotFoundError
+from airflow_glue_runs.exceptions import (
+    ErrorKind,
+    GlueConcurrentRunsExceededError,
+    GlueEntityNotFoundError,
+    classify_error,
+)
 from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
 
 if TYPE_CHECKING:
@@ -288,11 +293,9 @@ def superseded_stopping_run(
 def is_ambiguous_start_error(error: BaseException) -> bool:
     """Whether StartJobRun may or may not have created a run, or was refused for a moment: retry after a scan.
 
-    These are the errors the waiters treat as transient (:func:`airflow_glue_runs.poller.classify_error`):
+    These are the errors the waiters treat as transient (:func:`airflow_glue_runs.exceptions.classify_error`):
     dropped connections, read timeouts, throttling and 5xx answers. A 4xx answer about the request is not.
     """
-    from airflow_glue_runs.poller import ErrorKind, classify_error
-
     return classify_error(error) == ErrorKind.TRANSIENT
 
 

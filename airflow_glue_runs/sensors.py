@@ -19,7 +19,6 @@ from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTime
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
-from airflow_glue_runs.poller import ErrorKind, classify_error
 from airflow_glue_runs.run_options import check_flag, check_seconds
 from airflow_glue_runs.start_request import MAX_PAGE_SIZE, check_name
 from airflow_glue_runs.waiting import RunWatch, WaitResult, raise_for_result
@@ -135,16 +134,11 @@ class GlueJobRunSensor(BaseSensorOperator):
         try:
             run = self.hook.get_job_run(self.job_name, run_id) if run_id else self._latest_run()
         except Exception as error:
-            kind = classify_error(error)
-            if kind == ErrorKind.TRANSIENT:
-                self.log.warning("Could not read Glue job run %s of job %s this poke: %s", run_id, self.job_name, error)
-                return None, run_id
-            watch = self._watch_for(run_id or "(most recent run)")
-            if kind == ErrorKind.GONE:
-                return watch.vanished(str(error)), run_id
-            if kind == ErrorKind.DENIED:
-                return watch.denied(str(error)), run_id
-            raise
+            watch = self._watch_for(run_id) if run_id else RunWatch(self.job_name, "(most recent run)")
+            if (verdict := watch.judge_read_error(error)) is not None:
+                return verdict, run_id
+            self.log.warning("Could not read Glue job run %s of job %s this poke: %s", run_id, self.job_name, error)
+            return None, run_id
         if run is None:
             self.log.info("Glue job %s has no run yet; waiting for one.", self.job_name)
             return None, None

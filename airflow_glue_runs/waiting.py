@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_glue_runs.exceptions import (
+    ErrorKind,
     GlueJobRunExpiredError,
     GlueJobRunFailedError,
     GlueJobRunNotFoundError,
@@ -22,6 +23,7 @@ from airflow_glue_runs.exceptions import (
     GlueJobRunQueueTimeoutError,
     GlueJobRunStoppedError,
     GlueJobRunTimeoutError,
+    classify_error,
 )
 from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
 
@@ -158,6 +160,21 @@ class RunWatch:
             run=run,
             message=describe_run(run, self.job_name, self.run_id),
         )
+
+    def judge_read_error(self, error: Exception) -> WaitResult | None:
+        """Judge a failed read of the run as every waiter does; call it from the ``except`` block.
+
+        Return ``None`` for a transient fault (it costs a poll), the verdict for a run or job that no longer
+        exists or may no longer be read, and re-raise anything else with its traceback.
+        """
+        kind = classify_error(error)
+        if kind == ErrorKind.GONE:
+            return self.vanished(str(error))
+        if kind == ErrorKind.DENIED:
+            return self.denied(str(error))
+        if kind == ErrorKind.TRANSIENT:
+            return None
+        raise error
 
     def vanished(self, reason: str) -> WaitResult:
         """Return the verdict for a run or job that Glue no longer knows."""
