@@ -2,13 +2,16 @@
 
 ``make bench`` runs this. The local Glue runs in its own process, so its CPU and memory are not counted. For each
 N and each implementation a fresh Python process (the "child") starts N long runs spread over 10 jobs, creates
-N triggers in one asyncio loop, as a triggerer does, and measures:
+N triggers in one asyncio loop, one at a time as Airflow's triggerer does, and measures:
 
 - the fixed cost: RSS growth from one warm-up trigger (imports, the first AWS client) before the measurement;
 - RSS growth per waiting trigger after that, once every trigger has polled and the loop is in its steady state;
 - CPU ms per trigger, from creating the triggers until every run was read once;
 - the time until the last trigger's first poll (the local Glue records when each run was first read);
-- the longest event-loop stall (a 10 ms ticker's worst lateness);
+- the longest event-loop stall (a 10 ms ticker's worst lateness), leaving out the harness's own measurement steps
+  (the ``gc.collect()`` before each RSS reading is the benchmark's, not the trigger's);
+- the tracked (GC) objects each waiting trigger adds, and how long one full collection of the whole process heap
+  takes in the steady state: CPython runs one now and then on the event loop, and its length is the heap's;
 - Glue API calls per poll interval in the steady state, and the TCP connections used;
 - detection lag: from the moment a run is ended in the local Glue to the moment its trigger's event is yielded
   (runs end one by one at random moments spread over two poll intervals).
@@ -58,7 +61,22 @@ def make_trigger(impl: str, job: str, run_id: str, poll: float) -> Any:
     return GlueJobRunTrigger(job_name=job, run_id=run_id, poll_interval=poll, aws_conn_id="aws_default")
 
 
-async def child(impl: str, n: int, poll: float, endpoint: str, freeze: bool) -> dict[str, Any]:
+class Heap:
+    """The harness's own measurements of the process heap, which the stall ticker must not count."""
+
+    def __init__(self) -> None:
+        self.measurements = 0  # bumped before each measurement, so a tick that spans one is left out
+
+    def measure(self) -> tuple[int, int, float]:
+        """Collect fully; return (RSS bytes, tracked objects, milliseconds the full collection took)."""
+        self.measurements += 1
+        before = time.perf_counter()
+        gc.collect()
+        took_ms = (time.perf_counter() - before) * 1000
+        return rss_bytes(), len(gc.get_objects()), took_ms
+
+
+async def child(impl: str, n: int, poll: float, endpoint: str) -> dict[str, Any]:
     """Measure one implementation with ``n`` waiting runs; return the figures."""
     from airflow_glue_runs.local_glue import LocalGlueControl
 
@@ -73,25 +91,25 @@ async def child(impl: str, n: int, poll: float, endpoint: str, freeze: bool) -> 
     # Warm-up: one trigger waits on a run of its own until it resolves, so the imports and the first AWS client
     # are paid before the baseline; they are reported as the fixed cost (Airflow's own import is not in it).
     make_trigger(impl, jobs[0], runs[0][1], poll)  # imports Airflow and the trigger's module
-    rss_start = rss_bytes()
+    heap = Heap()
+    rss_start, _, _ = heap.measure()
     warm_run = glue.start_job_run(JobName=jobs[0], Arguments={"--local-glue-duration": "0"})["JobRunId"]
     async for _event in make_trigger(impl, jobs[0], warm_run, poll).run():
         break
-    gc.collect()
-    fixed_mib = (rss_bytes() - rss_start) / 2**20
+    rss0, objects0, _ = heap.measure()
+    fixed_mib = (rss0 - rss_start) / 2**20
 
-    if freeze:  # keep the import-time heap out of the collector's way; Airflow's triggerer does not do this
-        gc.freeze()
-    rss0, cpu0 = rss_bytes(), time.process_time()
+    cpu0 = time.process_time()
     stall = 0.0
     stop_ticker = asyncio.Event()
 
     async def ticker() -> None:
         nonlocal stall
         while not stop_ticker.is_set():
-            before = time.perf_counter()
+            measurements, before = heap.measurements, time.perf_counter()
             await asyncio.sleep(0.01)
-            stall = max(stall, time.perf_counter() - before - 0.01)
+            if heap.measurements == measurements:
+                stall = max(stall, time.perf_counter() - before - 0.01)
 
     events: dict[str, float] = {}
 
@@ -103,8 +121,11 @@ async def child(impl: str, n: int, poll: float, endpoint: str, freeze: bool) -> 
     await asyncio.to_thread(control.reset_counters)
     ticker_task = asyncio.create_task(ticker())
     t0 = time.time()
-    triggers = [make_trigger(impl, job, run_id, poll) for job, run_id in runs]
-    tasks = [asyncio.create_task(consume(t, run_id)) for t, (_, run_id) in zip(triggers, runs, strict=True)]
+    triggers, tasks = [], []
+    for job, run_id in runs:  # one at a time, yielding in between, as Airflow's TriggerRunner.create_triggers does
+        await asyncio.sleep(0)
+        triggers.append(make_trigger(impl, job, run_id, poll))
+        tasks.append(asyncio.create_task(consume(triggers[-1], run_id)))
 
     deadline = time.monotonic() + max(600.0, 4 * poll)
     first: dict[str, float] = {}
@@ -120,8 +141,8 @@ async def child(impl: str, n: int, poll: float, endpoint: str, freeze: bool) -> 
     await asyncio.to_thread(control.reset_counters)
     await asyncio.sleep(3 * poll)
     calls = await asyncio.to_thread(control.calls)
-    gc.collect()
-    rss_per_trigger = (rss_bytes() - rss0) / n
+    rss1, objects1, full_gc_ms = heap.measure()
+    rss_per_trigger = (rss1 - rss0) / n
     connections_used = await asyncio.to_thread(control.connections)
 
     # Runs end one by one at random moments over two poll intervals, so the lag samples every phase of the poll.
@@ -148,7 +169,7 @@ async def child(impl: str, n: int, poll: float, endpoint: str, freeze: bool) -> 
     await ticker_task
     lags = [events[r] - ended[r] for r in events]
     return {
-        "impl": impl + (" (gc.freeze)" if freeze else ""),
+        "impl": impl,
         "n": n,
         "poll_interval": poll,
         "fixed_mib": fixed_mib,
@@ -156,6 +177,8 @@ async def child(impl: str, n: int, poll: float, endpoint: str, freeze: bool) -> 
         "cpu_ms_per_trigger": cpu_ms,
         "last_first_poll_s": last_first_poll,
         "max_stall_ms": stall * 1000,
+        "gc_objects_per_trigger": (objects1 - objects0) / n,
+        "full_gc_ms": full_gc_ms,
         "calls_per_poll": sum(calls.values()) / 3,
         "tcp_connections": connections_used,
         "median_lag_s": statistics.median(lags) if lags else float("nan"),
@@ -172,6 +195,8 @@ COLUMNS = [
     ("CPU ms/trigger", "cpu_ms_per_trigger", "{:.2f}"),
     ("last first poll s", "last_first_poll_s", "{:.2f}"),
     ("max stall ms", "max_stall_ms", "{:.0f}"),
+    ("GC objects/trigger", "gc_objects_per_trigger", "{:.0f}"),
+    ("full GC ms", "full_gc_ms", "{:.0f}"),
     ("API calls/poll", "calls_per_poll", "{:.1f}"),
     ("TCP conns", "tcp_connections", "{:d}"),
     ("median lag s", "median_lag_s", "{:.2f}"),
@@ -194,13 +219,12 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500, 1000])
     parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
     parser.add_argument("--poll-interval", type=float, default=5.0)
-    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after imports, in every child")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        result = asyncio.run(child(args.impl[0], args.sizes[0], args.poll_interval, args.endpoint, args.gc_freeze))
+        result = asyncio.run(child(args.impl[0], args.sizes[0], args.poll_interval, args.endpoint))
         print(json.dumps(result))
         return 0
 
@@ -210,7 +234,6 @@ def main() -> int:
             for impl in args.impl:
                 cmd = [sys.executable, __file__, "--child", "--impl", impl, "--sizes", str(n)]
                 cmd += ["--poll-interval", str(args.poll_interval), "--endpoint", control.endpoint_url]
-                cmd += ["--gc-freeze"] if args.gc_freeze else []
                 print(f"N={n} {impl} ...", file=sys.stderr, flush=True)
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
                 if out.returncode != 0:
