@@ -11,6 +11,11 @@ For N watched runs of one job the calls per poll are ``ceil(N/200)`` pages (at m
 are interleaved) when the runs are among the job's most recent, and never more than N. The order of GetJobRuns
 results is not relied on (AWS documents newest first; moto returns oldest first).
 
+A run whose watcher joins a running poller is not left waiting for the next poll: within :data:`FIRST_READ_DELAY`
+the poller reads the runs that joined since its last poll, and only those, the same way (pages for several, GetJobRun
+for one). Airflow's triggerer starts triggers one by one, so a thousand triggers arriving together (a mapped task, a
+triggerer restart) get their first reads in a few such batches instead of one poll interval later.
+
 The poller delivers facts; each trigger applies its own :class:`~airflow_glue_runs.waiting.RunWatch` policy.
 """
 
@@ -166,6 +171,8 @@ class PollStats:
     run_reads: int = 0
     deferred: int = 0
     skipped: bool = False
+    first_reads: bool = False
+    """Whether this poll read only the runs that joined since the previous poll."""
 
     @property
     def calls(self) -> int:
@@ -175,6 +182,9 @@ class PollStats:
 
 _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 """The poller's sleep between polls; tests replace it to step polls one at a time."""
+
+FIRST_READ_DELAY = 0.2
+"""Seconds a newly watched run waits for its first read, so the runs that join together are read together."""
 
 
 class JobPoller:
@@ -197,7 +207,9 @@ class JobPoller:
         self._last_read: dict[str, int] = {}
         self.pages_denied = False
         """Whether GetJobRuns was refused (AccessDenied); then every run is read with GetJobRun."""
-        self._interval_shortened = asyncio.Event()
+        self._fresh: dict[str, float] = {}
+        """Runs whose newest watcher joined after the last poll began -> when (loop time), oldest first."""
+        self._wake = asyncio.Event()  # a shorter interval or a first fresh run: recompute the sleep
         self._intervals: Counter[float] = Counter()  # poll interval -> watchers asking for it
         self.task: asyncio.Task[None] | None = None
 
@@ -207,16 +219,19 @@ class JobPoller:
         return min(self._intervals, default=0.0)
 
     def add(self, watcher: Watcher) -> None:
-        """Subscribe ``watcher``; start polling if this is the first; poll sooner if it asks for a shorter interval."""
+        """Subscribe ``watcher``; start polling if this is the first, else read its run soon (first reads)."""
+        loop = asyncio.get_running_loop()
         shorter = bool(self.watchers) and watcher.poll_interval < self.interval
         self.watchers.setdefault(watcher.run_id, []).append(watcher)
         self._intervals[watcher.poll_interval] += 1
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(
+            self.task = loop.create_task(
                 self._run(), name=f"glue-poller-{self.job_name}", context=contextvars.Context()
             )
-        elif shorter:
-            self._interval_shortened.set()
+            return
+        if not self._fresh or shorter:
+            self._wake.set()
+        self._fresh.setdefault(watcher.run_id, loop.time())
 
     def remove(self, watcher: Watcher) -> bool:
         """Unsubscribe ``watcher``; return whether the poller has no watcher left."""
@@ -228,6 +243,7 @@ class JobPoller:
                 del self._intervals[watcher.poll_interval]
             if not watchers:
                 del self.watchers[watcher.run_id]
+                self._fresh.pop(watcher.run_id, None)
                 self.old_runs.discard(watcher.run_id)
                 self._last_read.pop(watcher.run_id, None)
         return not self.watchers
@@ -241,7 +257,8 @@ class JobPoller:
                     while self.watchers:
                         started = loop.time()
                         await self.poll(shared)
-                        await self._wait_for_next_poll(started)
+                        while await self._wait_for_next_poll(started, first_reads=True):
+                            await self.poll(shared, only=list(self._fresh))
                 return
             except Exception as error:
                 # Calls in a poll are handled there: this is the client build (connection, STS) or a bug.
@@ -253,27 +270,40 @@ class JobPoller:
                 log.warning("Could not build the Glue client for job %s; retrying: %s", self.job_name, error)
             await self._wait_for_next_poll(started)
 
-    async def _wait_for_next_poll(self, started: float) -> None:
-        """Sleep until one interval after ``started``; recompute when a watcher with a shorter interval joins."""
+    async def _wait_for_next_poll(self, started: float, *, first_reads: bool = False) -> bool:
+        """Sleep until one interval after ``started``; return True instead when fresh runs are due a first read.
+
+        The sleep is recomputed when a watcher with a shorter interval joins, or the first fresh run does.
+        """
         loop = asyncio.get_running_loop()
         while self.watchers:
-            self._interval_shortened.clear()
-            sleeper = asyncio.ensure_future(_sleep(max(0.0, self.interval - (loop.time() - started))))
-            waker = asyncio.ensure_future(self._interval_shortened.wait())
+            self._wake.clear()
+            delay = max(0.0, self.interval - (loop.time() - started))
+            fresh_due = first_reads and bool(self._fresh)
+            if fresh_due:
+                first_read_delay = max(0.0, next(iter(self._fresh.values())) + FIRST_READ_DELAY - loop.time())
+                fresh_due = first_read_delay < delay
+                delay = min(delay, first_read_delay)
+            sleeper = asyncio.ensure_future(_sleep(delay))
+            waker = asyncio.ensure_future(self._wake.wait())
             try:
                 done, _ = await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
             finally:
                 sleeper.cancel()
                 waker.cancel()
-            if sleeper in done:
-                return
+            if sleeper in done and (not fresh_due or self._fresh):
+                return fresh_due
+            # else woken, or the fresh runs were unwatched meanwhile: recompute the sleep
+        return False
 
-    async def poll(self, shared: SharedClient) -> PollStats:
-        """Read every watched run once and deliver what was seen; return what the poll did."""
+    async def poll(self, shared: SharedClient, only: list[str] | None = None) -> PollStats:
+        """Read every watched run (or those of ``only``) once and deliver what was seen; return what the poll did."""
         self.polls += 1
-        stats = PollStats(watched=len(self.watchers))
-        budget = len(self.watchers)  # never more calls than the naive one GetJobRun per run
-        recent = set(self.watchers) - self.old_runs
+        targets = set(self.watchers) if only is None else set(only) & self.watchers.keys()
+        self._fresh = {run_id: at for run_id, at in self._fresh.items() if run_id not in targets}
+        stats = PollStats(watched=len(targets), first_reads=only is not None)
+        budget = len(targets)  # never more calls than the naive one GetJobRun per run
+        recent = targets - self.old_runs
         # For a single run a page costs as much as GetJobRun and may not show it.
         paged = len(recent) >= 2 and not self.pages_denied
         if paged:
@@ -285,7 +315,8 @@ class JobPoller:
                     if isinstance(observation, PollSkipped):
                         log.warning("Skipping this poll of job %s: %s", self.job_name, error)
                         stats.skipped = True
-                    self._deliver_all(observation)
+                    for run_id in targets:
+                        self._deliver(run_id, observation)
                     self._record(stats)
                     return stats
                 # An IAM policy may grant glue:GetJobRun without glue:GetJobRuns: read run by run from now on.
@@ -297,7 +328,7 @@ class JobPoller:
                     self._deliver(run.id, RunRead(run))
                 self.old_runs |= recent - found.keys()
         direct = sorted(
-            (run_id for run_id in self.watchers if run_id in self.old_runs or not paged),
+            (run_id for run_id in targets if run_id in self.old_runs or not paged),
             key=lambda run_id: self._last_read.get(run_id, -1),
         )
         allowed = max(0, budget - stats.pages)

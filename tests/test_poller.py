@@ -139,24 +139,63 @@ async def test_a_poll_never_makes_more_calls_than_watched_runs(glue: LocalGlue, 
 
 
 @pytest.mark.asyncio
-async def test_new_watchers_join_the_running_poll_cycle(glue: LocalGlue, stepper: PollStepper) -> None:
-    """A watcher that joins later is read in the next poll with the others; a shorter interval takes effect at once."""
+async def test_a_late_watcher_is_read_at_once_then_joins_the_cycle(glue: LocalGlue, stepper: PollStepper) -> None:
+    """A watcher that joins later gets a first read of its run alone within FIRST_READ_DELAY, then joins the poll
+    cycle; a shorter interval than the cycle's takes effect at once."""
     glue.create_job(JOB, max_concurrent_runs=1000)
     early, late = start_runs(glue, 2)
     glue.reset_counters()
     async with watching([early], poll_interval=60) as (first,):
         await stepper.until_asleep(1)
         async with watching([late], poll_interval=5) as (second,):
-            await stepper.until_asleep(2)  # the 60 s sleep was cut short and recomputed for 5 s, without a poll
+            await stepper.until_asleep(2)  # the 60 s sleep was cut short for the late run's first read
             assert stepper.delays[0] <= 60
-            assert stepper.delays[1] <= 5
+            assert stepper.delays[1] <= poller.FIRST_READ_DELAY
             assert glue.calls() == {"GetJobRun": 1}
             stepper.step()
             await stepper.until_asleep(3)
-            assert glue.calls() == {"GetJobRun": 1, "GetJobRuns": 1}
-            assert first.pending == 2
-            assert second.pending == 1
+            assert glue.calls() == {"GetJobRun": 2}  # the late run alone
+            assert (first.pending, second.pending) == (1, 1)
+            assert 0 < stepper.delays[2] <= 5  # back to the cycle, at the shorter interval
+            stepper.step()
+            await stepper.until_asleep(4)
+            assert glue.calls() == {"GetJobRun": 2, "GetJobRuns": 1}
+            assert (first.pending, second.pending) == (2, 2)
+            (job_poller,) = poller.poller_registry().pollers.values()
+            assert [(stats.watched, stats.first_reads) for stats in job_poller.history] == [
+                (1, False),
+                (1, True),
+                (2, False),
+            ]
     assert poller.poller_registry().pollers == {}
+
+
+@pytest.mark.asyncio
+async def test_triggers_started_one_by_one_get_their_first_reads_in_batches(
+    glue: LocalGlue, stepper: PollStepper
+) -> None:
+    """Triggers started one at a time, as Airflow's triggerer does, are not left for the next poll: those that
+    joined after the first poll began are read together in one first-reads poll (one page for 249 runs)."""
+    glue.create_job(JOB, max_concurrent_runs=1000)
+    run_ids = start_runs(glue, 250)
+    glue.reset_counters()
+    tasks = watch_with_triggers(run_ids[:1])
+    await stepper.until_asleep(1)
+    assert glue.calls() == {"GetJobRun": 1}
+    for run_id in run_ids[1:]:
+        tasks += watch_with_triggers([run_id])
+        await asyncio.sleep(0)
+    await stepper.until_asleep(2)
+    assert stepper.delays[1] <= poller.FIRST_READ_DELAY
+    glue.reset_counters()
+    stepper.step()
+    await stepper.until_asleep(3)
+    (job_poller,) = poller.poller_registry().pollers.values()
+    assert job_poller.last_poll.first_reads
+    assert job_poller.last_poll.watched == 249
+    assert glue.calls() == {"GetJobRuns": 2}  # 249 runs: two pages
+    assert stepper.delays[2] > poller.FIRST_READ_DELAY  # nothing fresh left: the next sleep is the cycle's
+    await cancel_all(tasks)
 
 
 @pytest.mark.asyncio
