@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
-    from airflow_glue_runs.waiting import WaitResult
+    from airflow_glue_runs.job_run import JobRun
 
 
 __all__ = [
@@ -233,6 +233,16 @@ def classify_error(error: BaseException) -> str:
     return ErrorKind.UNEXPECTED
 
 
+class Verdict(Protocol):
+    """What an outcome error is built from: :class:`~airflow_glue_runs.waiting.WaitResult` (kept apart, no cycle)."""
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def run(self) -> JobRun | None: ...
+
+
 class GlueJobRunOutcomeError(GlueRunsError):
     """A watched run did not succeed; ``result`` holds the verdict and the run as last seen.
 
@@ -240,7 +250,7 @@ class GlueJobRunOutcomeError(GlueRunsError):
     :param console_url: the run's page in the AWS console, when known.
     """
 
-    def __init__(self, result: WaitResult, *, console_url: str | None = None) -> None:
+    def __init__(self, result: Verdict, *, console_url: str | None = None) -> None:
         self.result = result
         self.run = result.run
         self.console_url = console_url

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 
+from airflow_glue_runs.acquisition import RunAcquisition, StartProgress
 from airflow_glue_runs.arguments import (
     JobArguments,
     check_secret_arguments,
@@ -18,20 +19,10 @@ from airflow_glue_runs.arguments import (
     secret_warning,
 )
 from airflow_glue_runs.console import console_url
-from airflow_glue_runs.exceptions import ErrorKind, GlueJobRunParameterError, classify_error
-from airflow_glue_runs.job_run import JobRun, JobRunState
+from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
-from airflow_glue_runs.reattach import (
-    MARKER_ARGUMENT,
-    Plan,
-    RunIdentity,
-    RunLedger,
-    find_marked_run,
-    plan_for,
-    previous_run,
-    start_once,
-    superseded_stopping_run,
-)
+from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
 from airflow_glue_runs.start_request import build_start_job_run_request
 from airflow_glue_runs.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
@@ -57,10 +48,6 @@ DEFAULT_RUN_TIMEOUT_MINUTES = 2880
 """Glue's run Timeout when neither the run nor the job sets one (Glue 4.0 and earlier)."""
 DEFERRAL_MARGIN = timedelta(minutes=10)
 """Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
-FIRST_READ_ATTEMPTS = 3
-STOP_WAIT = timedelta(minutes=10)
-"""How long a cleared task waits for its old run to finish STOPPING before starting the fresh one anyway."""
-"""Reads of a newly started run before a transient fault fails the try (a retry then reattaches)."""
 
 
 def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval: float) -> timedelta:
@@ -202,9 +189,15 @@ class GlueJobRunOperator(BaseOperator):
         self.botocore_config = botocore_config
         self._job_arguments: JobArguments | None = None
         self._identity: RunIdentity | None = None
-        self._run_id: str | None = None
-        self._start_attempted = False
-        self._killed = False
+        self._progress = StartProgress()
+
+    @property
+    def _run_id(self) -> str | None:
+        return self._progress.run_id
+
+    @_run_id.setter
+    def _run_id(self, run_id: str | None) -> None:
+        self._progress.run_id = run_id
 
     # -- hooks -------------------------------------------------------------------------------------------------
 
@@ -227,6 +220,18 @@ class GlueJobRunOperator(BaseOperator):
         config = self.hook.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
         return GlueJobRunHook(
             aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=config
+        )
+
+    @cached_property
+    def _acquisition(self) -> RunAcquisition:
+        return RunAcquisition(
+            hook=self.hook,
+            start_hook=self.start_hook,
+            job_name=self.job_name,
+            poll_interval=self.poll_interval,
+            log=self.log,
+            progress=self._progress,
+            stop=self._stop,
         )
 
     # -- templating --------------------------------------------------------------------------------------------
@@ -263,7 +268,7 @@ class GlueJobRunOperator(BaseOperator):
         arguments, options = self._validated_request()
         self._warn_about(arguments)
         identity = self._identity = RunIdentity.from_context(context)
-        run = self._acquire_run(identity, RunLedger.from_context(context), arguments, options)
+        run = self._acquisition.acquire(identity, RunLedger.from_context(context), arguments.values, options)
         region = self.hook.conn_region_name
         self.log.info("Glue job run %s in the console: %s", run.id, console_url(region, self.job_name, run.id))
         self._push(context, RUN_ID_XCOM_KEY, run.id)
@@ -304,61 +309,6 @@ class GlueJobRunOperator(BaseOperator):
                 "(getResolvedOptions), so they will probably not see these.",
                 ", ".join(odd),
             )
-
-    def _acquire_run(
-        self, identity: RunIdentity, ledger: RunLedger, arguments: JobArguments, options: dict[str, Any]
-    ) -> JobRun:
-        """Return the run this try waits for: an earlier try's run (reattached or adopted) or a new one."""
-        earlier = previous_run(ledger, identity, self.hook, self.job_name, self.log)
-        plan = plan_for(earlier)
-        if earlier is not None and plan is not Plan.START:
-            self._run_id = earlier.id
-            verb = "Adopting the success of" if plan is Plan.ADOPT else "Reattaching to"
-            self.log.info("%s Glue job run %s (%s), started by an earlier try.", verb, earlier.id, earlier.state)
-            return earlier
-        if earlier is not None:
-            self.log.info("Glue job run %s of an earlier try ended %s: starting a new run.", earlier.id, earlier.state)
-        elif (stopping := superseded_stopping_run(ledger, identity, self.hook, self.job_name)) is not None:
-            self._wait_until_stopped(stopping)
-        ledger.record_pending(identity, self.job_name)
-        self._start_attempted = True
-        marked = {**arguments.values, MARKER_ARGUMENT: identity.token}
-        run_id, found = start_once(
-            lambda: self.start_hook.start_job_run(self.job_name, marked, **options),
-            lambda: find_marked_run(self.hook, self.job_name, identity.token),
-            log=self.log,
-        )
-        self._run_id = run_id
-        ledger.record_started(identity, self.job_name, run_id)
-        if self._killed:
-            self._stop(run_id, "the task was killed while StartJobRun was in flight")
-        return found if found is not None else self._read_new_run(run_id)
-
-    def _wait_until_stopped(self, run: JobRun) -> None:
-        """Wait (at most :data:`STOP_WAIT`) for the run a Clear stopped to leave STOPPING and free its slot."""
-        self.log.info(
-            "Glue job run %s, started before the task was cleared, is still STOPPING: waiting for it to stop "
-            "before starting a fresh run (it holds one of the job's MaxConcurrentRuns slots).",
-            run.id,
-        )
-        deadline = time.monotonic() + STOP_WAIT.total_seconds()
-        while run.state is JobRunState.STOPPING and time.monotonic() < deadline:
-            time.sleep(self.poll_interval)
-            run = self.hook.get_job_run(self.job_name, run.id)
-        self.log.info("Glue job run %s is %s; starting a fresh run.", run.id, run.state)
-
-    def _read_new_run(self, run_id: str) -> JobRun:
-        """Read a run just started; a transient fault is retried a few polls later (the run exists)."""
-        attempt = 1
-        while True:
-            try:
-                return self.hook.get_job_run(self.job_name, run_id)
-            except Exception as error:
-                if attempt >= FIRST_READ_ATTEMPTS or classify_error(error) != ErrorKind.TRANSIENT:
-                    raise
-                self.log.warning("Could not read new Glue job run %s yet: %s", run_id, error)
-            attempt += 1
-            time.sleep(self.poll_interval)
 
     # -- waiting -----------------------------------------------------------------------------------------------
 
@@ -420,17 +370,12 @@ class GlueJobRunOperator(BaseOperator):
 
     def on_kill(self) -> None:
         """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``)."""
-        self._killed = True
+        self._progress.killed = True
         if not self.stop_on_kill:
             if self._run_id is not None:
                 self.log.warning("Leaving Glue job run %s running (stop_on_kill=False).", self._run_id)
             return
-        run_id = self._run_id
-        if run_id is None and self._start_attempted and self._identity is not None:
-            # Killed while StartJobRun was in flight: the run may exist without its id having reached us.
-            found = find_marked_run(self.hook, self.job_name, self._identity.token)
-            run_id = found.id if found is not None and not found.is_terminal else None
-        if run_id is not None:
+        if (run_id := self._acquisition.run_to_stop(self._identity)) is not None:
             self._stop(run_id, "the task was killed")
 
     def _stop(self, run_id: str, reason: str) -> None:
