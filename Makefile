@@ -1,17 +1,20 @@
-# One virtualenv in .venv, made and refreshed from pyproject.toml; every target reuses it.
+# One virtualenv in .venv, made and refreshed from pyproject.toml and the newest pinned set; every target reuses it.
+# `make test-matrix` builds one more venv per Airflow minor under .matrix/ (see scripts/test-matrix.sh).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-fast lint demo bench clean
+CONSTRAINTS := constraints/airflow-3.3.txt
+
+.PHONY: venv test test-fast test-matrix constraints lint demo bench clean
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test]' -c $(CONSTRAINTS)
 	touch $(STAMP)
 
 lint: venv
@@ -28,8 +31,14 @@ demo: venv
 bench: venv
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
+test-matrix: venv
+	ROWS="$(ROWS)" scripts/test-matrix.sh
+
+constraints: venv
+	scripts/constraints.sh
+
 test-fast: venv
 	$(BIN)/pytest -m "not slow"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache

@@ -21,11 +21,13 @@ import string
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from airflow_glue_runs.compat import airflow_conf, mask_secret
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.start_request import normalize_arguments
 
 __all__ = [
     "MASK",
+    "SENSITIVE_NAME_PARTS",
     "JobArguments",
     "is_sensitive_name",
     "mask_arguments",
@@ -193,20 +195,58 @@ def parse_arguments(value: object, *, parameter: str = "arguments") -> dict[str,
     return parse_shorthand(text, parameter=parameter)
 
 
-def is_sensitive_name(name: str) -> bool:
-    """Whether Airflow's sensitive-name rules hide the value of an argument called ``name``.
+SENSITIVE_NAME_PARTS = frozenset(
+    {
+        "access_key",
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth_header",
+        "authorization",
+        "bearer",
+        "connection_string",
+        "dsn",
+        "keyfile_dict",
+        "passphrase",
+        "passwd",
+        "password",
+        "private_key",
+        "proxies",
+        "proxy",
+        "proxy_password",
+        "secret",
+        "service_account",
+        "service_key",
+        "token",
+        "webhook_url",
+    }
+)
+"""Airflow's built-in sensitive names (``DEFAULT_SENSITIVE_FIELDS`` of Airflow 3.3), kept here so that which
+arguments are secret does not depend on the Airflow minor installed."""
+_NON_WORD = re.compile(r"\W+")
 
-    Uses the secrets masker's ``should_hide_value_for_key`` (the built-in names plus
-    ``[core] sensitive_var_conn_names``; nothing when ``[core] hide_sensitive_var_conn_fields`` is off).
-    ``--db-password`` is sensitive because ``password`` appears in it.
+
+def is_sensitive_name(name: str) -> bool:
+    """Whether an argument called ``name`` holds a secret by its name, the same way on every Airflow 3 minor.
+
+    The name is lower-cased with every run of non-word characters read as ``_`` (so ``--db-password`` reads
+    ``_db_password``, ``--api-key`` reads ``_api_key``), and it is sensitive when it contains one of
+    :data:`SENSITIVE_NAME_PARTS` or of Airflow's ``[core] sensitive_var_conn_names``. Nothing is sensitive by name
+    when ``[core] hide_sensitive_var_conn_fields`` is off. This is Airflow 3.3's rule; Airflow 3.0-3.2 do not read
+    dashes as underscores and would leave ``--api-key`` in clear, so the provider applies the rule itself.
     """
-    try:
-        from airflow.sdk._shared.secrets_masker import should_hide_value_for_key
-    except ImportError:  # Airflow < 3.2
-        from airflow.sdk.execution_time.secrets_masker import (  # type: ignore[no-redef]
-            should_hide_value_for_key,
-        )
-    return bool(should_hide_value_for_key(name))  # type: ignore[no-untyped-call]
+    hide, extra = _sensitive_settings()
+    if not hide:
+        return False
+    normalized = _NON_WORD.sub("_", name.strip().lower())
+    return any(part in normalized for part in SENSITIVE_NAME_PARTS | extra)
+
+
+def _sensitive_settings() -> tuple[bool, frozenset[str]]:
+    conf = airflow_conf()
+    hide = conf.getboolean("core", "hide_sensitive_var_conn_fields", fallback=True)
+    names = conf.get("core", "sensitive_var_conn_names", fallback="") or ""
+    return bool(hide), frozenset(part.strip().lower() for part in names.split(",") if part.strip())
 
 
 def _bare(name: str) -> str:
@@ -281,10 +321,6 @@ def mask_arguments(arguments: Mapping[str, Any], listed: Collection[str] = ()) -
 
 def register_secrets(arguments: JobArguments) -> None:
     """Register every secret value with Airflow's secrets masker (task process and supervisor)."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # Airflow < 3.1
-        from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
     for key in sorted(arguments.secret_keys):
         value = arguments.values[key]
         if value:

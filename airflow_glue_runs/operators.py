@@ -18,6 +18,7 @@ from airflow_glue_runs.arguments import (
     register_secrets,
     secret_warning,
 )
+from airflow_glue_runs.compat import default_deferrable
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
@@ -59,14 +60,6 @@ def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval
     run_budget = timedelta(minutes=run.timeout or DEFAULT_RUN_TIMEOUT_MINUTES)
     queue_budget = timedelta(seconds=max_queue_wait) if max_queue_wait is not None else run_budget
     return run_budget + queue_budget + DEFERRAL_MARGIN + timedelta(seconds=poll_interval)
-
-
-def _default_deferrable() -> bool:
-    try:
-        from airflow.sdk.configuration import conf
-    except ImportError:  # Airflow < 3.1
-        from airflow.configuration import conf
-    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
 
 
 class GlueJobRunOperator(BaseOperator):
@@ -175,7 +168,7 @@ class GlueJobRunOperator(BaseOperator):
         self.notify_delay_after = notify_delay_after
         self.execution_role_session_policy = execution_role_session_policy
         self.wait_for_completion = check_flag("wait_for_completion", wait_for_completion)
-        self.deferrable = _default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or 0.0
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)

@@ -14,8 +14,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSensorTimeout, AirflowSkipException
 
+from airflow_glue_runs.compat import (
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    default_deferrable,
+)
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
@@ -33,12 +38,6 @@ __all__ = ["LATEST_RUN_SCAN_PAGES", "GlueJobRunSensor"]
 
 LATEST_RUN_SCAN_PAGES = 5
 """GetJobRuns pages (200 runs each) read to find a job's most recent run when no ``run_id`` is given."""
-
-
-def _default_deferrable() -> bool:
-    from airflow.sdk.configuration import conf
-
-    return bool(conf.getboolean("operators", "default_deferrable", fallback=False))
 
 
 class GlueJobRunSensor(BaseSensorOperator):
@@ -93,7 +92,7 @@ class GlueJobRunSensor(BaseSensorOperator):
         self.job_name = job_name
         self.run_id = run_id
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
-        self.deferrable = _default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
+        self.deferrable = default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_none=True, allow_zero=False)
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name

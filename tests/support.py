@@ -45,15 +45,13 @@ class PollStepper:
 def register_and_test(dag: DAG, logical_date: datetime) -> DagRun:
     """Register the DAG in the metadata database (as the DAG processor would) and run it with ``dag.test()``."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
     from airflow.serialization.serialized_objects import LazyDeserializedDAG
     from airflow.utils.session import create_session
+    from airflow_versions import update_dag_parsing_results
 
     DagBundlesManager().sync_bundles_to_db()
     with create_session() as session:
-        update_dag_parsing_results_in_db(
-            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session=session
-        )
+        update_dag_parsing_results([LazyDeserializedDAG.from_dag(dag)], session)
     return dag.test(logical_date=logical_date)
 
 

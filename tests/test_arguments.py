@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from airflow_versions import airflow_redact
 
 from airflow_glue_runs.arguments import (
     MASK,
@@ -124,6 +125,23 @@ def test_sensitive_names_follow_airflow() -> None:
         assert not is_sensitive_name(name), name
 
 
+@pytest.mark.parametrize("name", ["--api-key", "--private-key", "--db-password", "--access-token", "--webhook-url"])
+def test_dashed_secret_names_are_masked_on_every_airflow_minor(name: str) -> None:
+    """Dashes read as underscores by the provider's own rule, so these are secret whatever Airflow minor runs."""
+    prepared = prepare_arguments({name: "s3cr3t-value", "--day": "1"})
+    assert prepared.secret_keys == {name}
+    assert prepared.masked() == {name: MASK, "--day": "1"}
+
+
+def test_sensitive_var_conn_names_extends_the_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """[core] sensitive_var_conn_names adds names; [core] hide_sensitive_var_conn_fields=False turns names off."""
+    assert not is_sensitive_name("--warehouse-pin")
+    monkeypatch.setenv("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "pin, other")
+    assert is_sensitive_name("--warehouse-pin")
+    monkeypatch.setenv("AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS", "False")
+    assert not is_sensitive_name("--db-password")
+
+
 def test_secret_keys_by_name_and_by_list() -> None:
     """A value is secret when its name looks sensitive or the user lists it, with or without dashes."""
     prepared = prepare_arguments(
@@ -147,8 +165,7 @@ def test_mask_arguments_read_back_from_glue() -> None:
 
 def test_registered_secrets_are_redacted_in_logs() -> None:
     """Secret values are registered with Airflow's masker, so a log line carrying one is redacted."""
-    from airflow.sdk._shared.secrets_masker import redact
-
+    redact = airflow_redact()
     prepared = prepare_arguments({"--conn-uri": "jdbc:secret-host:5439/prod"}, ["--conn-uri"])
     register_secrets(prepared)
     assert redact("connecting to jdbc:secret-host:5439/prod now") == "connecting to *** now"

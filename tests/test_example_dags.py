@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow_versions import dag_bag
 from support import load_demo
 
 from airflow_glue_runs.console import console_url
@@ -37,9 +38,7 @@ DEMO_JOBS: dict[str, dict[str, Any]] = demo.DEMO_JOBS
 @pytest.fixture(scope="module")
 def example_bag() -> Any:
     """Parse example_dags/ once, as the DAG processor would (every file, not only those that look like DAGs)."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=EXAMPLE_DAGS, safe_mode=False)
+    return dag_bag(EXAMPLE_DAGS)
 
 
 def test_every_example_dag_imports_without_errors(example_bag: Any) -> None:

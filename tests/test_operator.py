@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
+from airflow_versions import TaskDeferred
 from operator_fakes import FakeTI, task_context
 
 from airflow_glue_runs.arguments import MASK

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException, TaskDeferred
+from airflow_versions import TaskDeferred
 from operator_fakes import FakeTI
 
+from airflow_glue_runs.compat import AirflowRescheduleException, AirflowSkipException
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import (
     GlueJobRunExpiredError,

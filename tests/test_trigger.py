@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import traceback
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -12,9 +13,8 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from airflow._shared.module_loading import import_string
-from airflow.sdk.serde import deserialize, serialize
 from airflow.triggers.base import TriggerEvent
+from airflow_versions import deserialize, import_string, needs_airflow_3_3, serialize
 from support import PollStepper
 
 from airflow_glue_runs import poller, shared_client, triggers
@@ -34,11 +34,27 @@ JOB = "trigger-etl"
 SAFETY = 30  # seconds; only guards against a hang, never asserted on
 
 
+class _Collect(logging.Handler):
+    def __init__(self, captured: list[dict[str, Any]]) -> None:
+        super().__init__(logging.DEBUG)
+        self.captured = captured
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.captured.append({"event": record.getMessage(), "log_level": record.levelname.lower()})
+
+
 @pytest.fixture
 def trigger_logs() -> Iterator[list[dict[str, Any]]]:
-    """Collect what triggers log (Airflow's loggers are structlog loggers, out of caplog's reach)."""
-    with structlog.testing.capture_logs() as captured:
-        yield captured
+    """Collect what triggers log: structlog loggers (Airflow 3.1+, out of caplog's reach) and stdlib ones (3.0)."""
+    handler = _Collect([])
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with structlog.testing.capture_logs() as captured:
+            handler.captured = captured
+            yield captured
+    finally:
+        root.removeHandler(handler)
 
 
 def messages(captured: list[dict[str, Any]], level: str | None = None) -> list[str]:
@@ -370,6 +386,7 @@ async def test_triggers_share_one_client_and_a_few_connections(glue: LocalGlue, 
     assert_clean()
 
 
+@needs_airflow_3_3
 @pytest.mark.asyncio
 @pytest.mark.parametrize("user_action", [True, False])
 async def test_the_triggerer_runner_stops_the_run_only_on_a_user_action(
