@@ -140,6 +140,20 @@ class _Controls:
         self._control("reset")
 
 
+LOCAL_EXTRA_HINT = "pip install 'airflow-glue-runs[local]'"
+
+
+def _require_local_extra() -> None:
+    """Fail with the install command when moto's server (the ``local`` extra) is not installed."""
+    try:
+        import moto.moto_server.werkzeug_app  # noqa: F401
+        import werkzeug.serving  # noqa: F401
+    except ImportError as error:
+        raise RuntimeError(
+            f"The local Glue runs on moto's server, which is not installed ({error}): {LOCAL_EXTRA_HINT}"
+        ) from error
+
+
 class LocalGlue(_Controls):
     """A local AWS Glue on 127.0.0.1: moto's server in a background thread, with scripted runs and faults.
 
@@ -169,7 +183,8 @@ class LocalGlue(_Controls):
         self._lock = threading.Lock()
 
     def start(self) -> Self:
-        """Bind the port and serve from a daemon thread; raise RuntimeError if already started."""
+        """Bind the port and serve from a daemon thread; raise RuntimeError if already started or moto is missing."""
+        _require_local_extra()
         from werkzeug.serving import make_server
 
         with self._lock:
