@@ -26,8 +26,8 @@ for row in $rows; do
         fi
         versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(p + "=" + m.version(p) for p in ("apache-airflow", "apache-airflow-providers-amazon")))')
         echo "== $row: $versions"
-        selection=(-m "not slow" tests --ignore=tests/e2e)
-        "$venv/bin/pytest" -q -p no:cacheprovider "${selection[@]}" tests/test_example_dags.py
+        "$venv/bin/pytest" -q -p no:cacheprovider -m "not slow" tests --ignore=tests/e2e
+        "$venv/bin/pytest" -q -p no:cacheprovider tests/test_example_dags.py
         case " $e2e_rows " in
             *" $row "*) "$venv/bin/pytest" -q -p no:cacheprovider tests/e2e ;;
         esac

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 from airflow_stack import AirflowStack, StackError, wait_for
+from airflow_versions import needs_airflow_3_3
 from support import load_demo
 
 from airflow_glue_runs.console import console_url
@@ -223,6 +224,7 @@ def test_retry_reattaches_to_the_earlier_run(report_stack_on_failure: AirflowSta
     assert stack_glue.run_count(job) == 1
 
 
+@needs_airflow_3_3
 def test_clearing_a_deferred_task_stops_its_run(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
     """Clearing a task deferred on a long run stops that run in Glue; the cleared task then starts a fresh run."""
     stack = report_stack_on_failure
