@@ -24,9 +24,9 @@ import json
 import logging
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from airflow_glue_runs.hooks import GlueJobRunHook
@@ -107,6 +107,22 @@ class SharedClient:
             await self.client.__aexit__(None, None, None)
 
 
+T = TypeVar("T")
+
+
+async def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run blocking ``function(*args)`` in a worker thread the way Airflow's triggerer supports.
+
+    Building a hook reads the Airflow connection, which in a triggerer goes to the supervisor over the triggerer's
+    own channel. asgiref's ``sync_to_async`` (what ``AwsBaseHook.get_async_conn`` uses) lets that call reach the
+    triggerer's event loop; a plain ``asyncio.to_thread`` does not, and on Airflow 3.0 the read then fails
+    ("attached to a different loop") and takes the triggerer down.
+    """
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(function, thread_sensitive=False)(*args)
+
+
 def _refresh_off_loop(credentials: object) -> None:
     """Make refreshable credentials call a blocking refresh function in a worker thread.
 
@@ -118,7 +134,7 @@ def _refresh_off_loop(credentials: object) -> None:
         return
 
     async def refresh_in_thread() -> Any:
-        return await asyncio.to_thread(refresh)
+        return await off_loop(refresh)
 
     credentials._refresh_using = refresh_in_thread  # type: ignore[attr-defined]
 
@@ -224,7 +240,7 @@ class ClientRegistry:
 
     async def _build(self, key: ClientKey) -> SharedClient:
         try:
-            shared = await asyncio.to_thread(_build_client, key)
+            shared = await off_loop(_build_client, key)
         finally:
             self._building.pop(key, None)
         self.builds += 1

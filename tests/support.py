@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -53,6 +54,15 @@ def register_and_test(dag: DAG, logical_date: datetime) -> DagRun:
     with create_session() as session:
         update_dag_parsing_results([LazyDeserializedDAG.from_dag(dag)], session)
     return dag.test(logical_date=logical_date)
+
+
+def cli_json(stdout: str) -> Any:
+    """Parse the JSON an ``airflow ... -o json`` command printed; Airflow 3.0 prints log lines before it."""
+    lines = stdout.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(("[{", "{")) or line == "[]":
+            return json.loads("\n".join(lines[index:]))
+    raise ValueError(f"no JSON in the command's output: {stdout[-500:]!r}")
 
 
 def load_demo() -> ModuleType:

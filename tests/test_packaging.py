@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from support import cli_json
 
 import airflow_glue_runs
 from airflow_glue_runs.compat import AIRFLOW_VERSION
@@ -117,5 +118,5 @@ def test_wheel_in_a_clean_venv_registers_and_imports_light(dist: Path, tmp_path:
         cwd=tmp_path,
         timeout=300,
     ).stdout
-    providers = {p["package_name"]: p["version"] for p in json.loads(listed[listed.index("[") :])}
+    providers = {p["package_name"]: p["version"] for p in cli_json(listed)}
     assert providers["airflow-glue-runs"] == report["version"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import airflow
 import jsonschema
 import pytest
+from support import cli_json
 
 import airflow_glue_runs
 
@@ -59,5 +60,5 @@ def test_airflow_providers_list_shows_provider(tmp_path: Path) -> None:
         timeout=300,
         check=True,
     )
-    listed = {p["package_name"]: p["version"] for p in json.loads(out.stdout[out.stdout.index("[") :])}
+    listed = {p["package_name"]: p["version"] for p in cli_json(out.stdout)}
     assert listed["airflow-glue-runs"] == airflow_glue_runs.__version__

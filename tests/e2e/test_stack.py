@@ -6,7 +6,6 @@ each uses Glue jobs of its own, so the local Glue's run counts belong to one tes
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ import psutil
 import pytest
 from airflow_stack import AirflowStack, StackError, wait_for
 from airflow_versions import needs_airflow_3_3
-from support import load_demo
+from support import cli_json, load_demo
 
 from airflow_glue_runs.console import console_url
 
@@ -59,11 +58,11 @@ def read_calls(glue: LocalGlue) -> int:
 
 def test_provider_is_registered(stack: AirflowStack) -> None:
     """`airflow providers list` shows the provider and `providers links` its "Glue job run" extra link."""
-    providers = json.loads(stack.cli("providers", "list", "-o", "json").stdout)
+    providers = cli_json(stack.cli("providers", "list", "-o", "json").stdout)
     ours = [p for p in providers if p["package_name"] == "airflow-glue-runs"]
     assert len(ours) == 1, providers
     assert ours[0]["version"]
-    links = json.loads(stack.cli("providers", "links", "-o", "json").stdout)
+    links = cli_json(stack.cli("providers", "links", "-o", "json").stdout)
     assert {"extra_link_class_name": "airflow_glue_runs.links.GlueJobRunLink"} in links
     rest = stack.api("GET", "/api/v2/providers", params={"limit": 100})["providers"]
     assert "airflow-glue-runs" in {p["package_name"] for p in rest}
