@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_glue_runs.arguments import MASK, JobArguments
+from airflow_glue_runs.arguments import MASK, JobArguments, is_sensitive_name
 from airflow_glue_runs.run_options import check_flag
 
 if TYPE_CHECKING:
@@ -251,10 +251,17 @@ class LineageSource:
         run: JobRun | None,
         arguments: JobArguments | None = None,
     ) -> LineageSource:
-        """Describe the run of a task; the region is the hook's (already known once the task saw its run)."""
+        """Describe the run of a task; the region is the hook's (already known once the task saw its run).
+
+        The secrets to mask are the values of ``arguments``' secret keys and of the run's own arguments (as
+        Glue reports them, job defaults included) whose names look sensitive.
+        """
         run_id = run.id if run is not None else run_id
         region = hook.conn_region_name if run_id is not None else None
-        return cls(job_name=job_name, region=region, run_id=run_id, run=run, secrets=secret_values(arguments))
+        seen = (run.arguments if run is not None else None) or {}
+        sensitive = JobArguments(values=seen, secret_keys=frozenset(k for k in seen if is_sensitive_name(k)))
+        secrets = (*secret_values(arguments), *secret_values(sensitive))
+        return cls(job_name=job_name, region=region, run_id=run_id, run=run, secrets=secrets)
 
     def lineage(self, *, failed: bool) -> Any:
         """Return the task's ``OperatorLineage`` (imports OpenLineage; only the listener calls this)."""
