@@ -5,20 +5,22 @@ The OpenLineage provider reads its settings once per process (its plugin registe
 file transport, the local Glue connection and the session's Airflow home. ``--block-openlineage`` makes the
 OpenLineage provider unimportable first, as on an installation without it.
 
-Usage: ``python tests/openlineage_dag.py DAG_ID JOB,JOB... [--block-openlineage]``; prints the DAG run's state.
+Usage: ``python tests/openlineage_dag.py DAG_ID JOB,JOB... [--block-openlineage]``; prints the DAG run's id and
+state on a line that starts with :data:`RESULT_LINE`.
 """
 
 from __future__ import annotations
 
 import importlib.abc
+import json
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-STATE_LINE = "DAG RUN STATE: "
-"""What the line with the DAG run's state starts with (the rest of stdout is Airflow's log)."""
-JOBS = ("worker_ok", "deferred_ok", "worker_fail", "deferred_fail", "off", "locked", "retried")
+RESULT_LINE = "DAG RUN: "
+"""What the line with the DAG run's id and state (JSON) starts with (the rest of stdout is Airflow's log)."""
+JOBS = ("worker_ok", "deferred_ok", "worker_fail", "deferred_fail", "off", "locked", "retried", "transport")
 """One Glue job per task, named like the task."""
 SECRET = "hunter2-secret-value"
 """The value of a secret argument that Glue's ErrorMessage of the failing jobs repeats."""
@@ -72,7 +74,7 @@ def _die_after_start_once() -> None:
     TaskStateStoreAccessor.set = set_once_then_die  # type: ignore[method-assign]
 
 
-def main(dag_id: str, jobs: list[str], *, block: bool) -> str:
+def main(dag_id: str, jobs: list[str], *, block: bool) -> dict[str, str]:
     if block:
         _hide_openlineage()
     sys.path.insert(0, str(Path(__file__).parent))
@@ -96,6 +98,7 @@ def main(dag_id: str, jobs: list[str], *, block: bool) -> str:
                 poll_interval=0.1,
                 # None: [openlineage] spark_inject_parent_job_info decides (the test sets it to True).
                 openlineage_inject_parent_job_info=False if job == "off" else None,
+                openlineage_inject_transport_info=job == "transport",
                 **retries,
             )
         for job in {"worker_ok", "worker_fail"} & set(jobs):
@@ -106,8 +109,10 @@ def main(dag_id: str, jobs: list[str], *, block: bool) -> str:
                 poke_interval=0.1,
                 trigger_rule="all_done",
             ).set_upstream(dag.task_dict[job])
-    return str(register_and_test(dag, pendulum.datetime(2026, 1, 1, tz="UTC")).state)
+    dag_run = register_and_test(dag, pendulum.datetime(2026, 1, 1, tz="UTC"))
+    return {"run_id": str(dag_run.run_id), "state": str(dag_run.state)}
 
 
 if __name__ == "__main__":
-    print(STATE_LINE + main(sys.argv[1], sys.argv[2].split(","), block="--block-openlineage" in sys.argv[3:]))
+    result = main(sys.argv[1], sys.argv[2].split(","), block="--block-openlineage" in sys.argv[3:])
+    print(RESULT_LINE + json.dumps(result))

@@ -10,16 +10,18 @@ Glue saw; the tests read the snapshot.
 from __future__ import annotations
 
 import dataclasses
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
-from openlineage_dag import JOB_CONF, JOBS, SECRET, STATE_LINE, USER_CONF
+from openlineage_dag import JOB_CONF, JOBS, RESULT_LINE, SECRET, USER_CONF
 
 from airflow_glue_runs.openlineage import conf_keys
 
@@ -39,6 +41,7 @@ PARENT_KEYS = (
     "spark.openlineage.rootParentJobNamespace",
 )
 ERROR_MESSAGE = f"login failed for {SECRET}"
+API_KEY = "ol-api-key-0123456789"
 
 
 @dataclasses.dataclass
@@ -51,6 +54,8 @@ class Outcome:
     runs: dict[str, list[dict[str, Any]]]
     calls: dict[str, int]
     events: list[dict[str, Any]]
+    run_id: str = ""
+    authorizations: set[str] = dataclasses.field(default_factory=set)
 
     def task_events(self, task_id: str, event_type: str) -> list[dict[str, Any]]:
         name = f"{self.dag_id}.{task_id}"
@@ -72,7 +77,16 @@ def _create_jobs(glue: LocalGlue) -> None:
         glue.create_job(job, default_arguments=plan, non_overridable_arguments=locked)
 
 
-def _run_dag(glue: LocalGlue, home: Path, tmp: Path, dag_id: str, jobs: tuple[str, ...], *, block: bool) -> Outcome:
+def _run_dag(
+    glue: LocalGlue,
+    home: Path,
+    tmp: Path,
+    dag_id: str,
+    jobs: tuple[str, ...],
+    *,
+    block: bool = False,
+    transport: dict[str, Any] | None = None,
+) -> Outcome:
     glue.reset()
     _create_jobs(glue)
     glue.reset_counters()
@@ -83,7 +97,7 @@ def _run_dag(glue: LocalGlue, home: Path, tmp: Path, dag_id: str, jobs: tuple[st
         "AIRFLOW_CONN_AWS_DEFAULT": glue.airflow_connection(),
         "AWS_DEFAULT_REGION": glue.region_name,
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-            {"type": "file", "log_file_path": str(events_file), "append": True}
+            transport or {"type": "file", "log_file_path": str(events_file), "append": True}
         ),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": NAMESPACE,
         "AIRFLOW__OPENLINEAGE__SPARK_INJECT_PARENT_JOB_INFO": "True",
@@ -95,8 +109,9 @@ def _run_dag(glue: LocalGlue, home: Path, tmp: Path, dag_id: str, jobs: tuple[st
     client = glue.client()
     runs = {job: client.get_job_runs(JobName=job)["JobRuns"] for job in jobs}
     events = [json.loads(line) for line in events_file.read_text().splitlines()] if events_file.exists() else []
-    state = next(line for line in done.stdout.splitlines() if line.startswith(STATE_LINE)).removeprefix(STATE_LINE)
-    return Outcome(dag_id, state, output, runs, glue.calls(), events)
+    line = next(line for line in done.stdout.splitlines() if line.startswith(RESULT_LINE))
+    result = json.loads(line.removeprefix(RESULT_LINE))
+    return Outcome(dag_id, result["state"], output, runs, glue.calls(), events, run_id=result["run_id"])
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +120,7 @@ def lineage(
 ) -> Iterator[Outcome]:
     """Run every task of the DAG once with OpenLineage enabled (file transport)."""
     tmp = tmp_path_factory.mktemp("openlineage")
-    yield _run_dag(local_glue_server, airflow_db, tmp, "glue_runs_openlineage", JOBS, block=False)
+    yield _run_dag(local_glue_server, airflow_db, tmp, "glue_runs_openlineage", JOBS[:-1])
     local_glue_server.reset()
 
 
@@ -231,6 +246,75 @@ def test_sensor_events_carry_the_run_it_waited_on(lineage: Outcome) -> None:
     (fail,) = lineage.task_events("sensor_worker_fail", "FAIL")
     assert _facets(fail)["externalQuery"]["externalQueryId"] == lineage.only_run("worker_fail")["Id"]
     assert _facets(fail)["glueErrorMessage"]["message"] == "login failed for ***"
+
+
+# -- transport injection --------------------------------------------------------------------------------------
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    """An OpenLineage HTTP endpoint that accepts every event and keeps it with its Authorization header."""
+
+    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((self.headers.get("Authorization", ""), json.loads(body)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def transported(
+    local_glue_server: LocalGlue, airflow_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Outcome]:
+    """Run the transport-injecting task with the listener's HTTP transport (an API key) pointed at a local server."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    transport = {
+        "type": "http",
+        "url": f"http://127.0.0.1:{server.server_port}",
+        "endpoint": "api/v1/lineage",
+        "auth": {"type": "api_key", "apiKey": API_KEY},
+    }
+    try:
+        tmp = tmp_path_factory.mktemp("openlineage-transport")
+        outcome = _run_dag(
+            local_glue_server, airflow_db, tmp, "glue_runs_openlineage_http", ("transport",), transport=transport
+        )
+        outcome.events = [event for _, event in _Collector.received]
+        outcome.authorizations = {auth for auth, _ in _Collector.received}
+        yield outcome
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        local_glue_server.reset()
+
+
+def test_transport_injection_masks_the_api_key(transported: Outcome) -> None:
+    """The injected transport reaches Glue's --conf, while Airflow's XCom masks --conf and a warning is logged."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    assert transported.authorizations == {f"Bearer {API_KEY}"}
+    conf = _conf(transported.only_run("transport"))
+    assert conf["spark.openlineage.transport.type"] == "http"
+    assert conf["spark.openlineage.transport.endpoint"] == "api/v1/lineage"
+    assert conf["spark.openlineage.transport.auth.apiKey"] == f"Bearer {API_KEY}"
+    assert conf["spark.openlineage.parentJobName"] == f"{transported.dag_id}.transport"
+    with create_session() as session:
+        rows = session.scalars(XComModel.get_many(run_id=transported.run_id, key="glue_job_run", task_ids="transport"))
+        (summary,) = [XComModel.deserialize_value(row) for row in rows]
+    assert summary["arguments"]["--conf"] == "***"
+    assert API_KEY not in json.dumps(summary)
+    assert "Prefer configuring spark.openlineage.transport" in transported.output
+    assert API_KEY not in transported.output  # the task log
+    (complete,) = transported.task_events("transport", "COMPLETE")
+    assert _facets(complete)["externalQuery"]["externalQueryId"] == transported.only_run("transport")["Id"]
 
 
 # -- without the OpenLineage provider --------------------------------------------------------------------------
