@@ -133,3 +133,20 @@ def test_lineage_source_masks_sensitive_run_arguments() -> None:
     assert source.region == "eu-west-1"
     assert set(source.secrets) == {"tok", "pw-from-run"}
     assert LineageSource.of("job", hook, None, None).region is None
+
+
+def test_operator_and_sensor_modules_import_no_openlineage() -> None:
+    """DAG files importing the operator and the sensor load neither the OpenLineage client nor its provider's code.
+
+    (Airflow's own provider discovery imports every provider's ``get_provider_info``; that is not ours.)
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, airflow_glue_runs.operators, airflow_glue_runs.sensors;"
+        "prefixes = ('openlineage', 'airflow.providers.openlineage.', 'airflow.providers.common.compat.openlineage');"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes) and not m.endswith('.get_provider_info')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
