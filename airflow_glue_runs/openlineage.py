@@ -131,8 +131,8 @@ def _openlineage_ready(log: Logger) -> bool:
         _helpers()
     except ImportError:
         log.warning(
-            "OpenLineage injection is on but the OpenLineage provider (apache-airflow-providers-openlineage>=2.14) "
-            "is not installed: the Glue run is started without OpenLineage properties."
+            "OpenLineage injection is on but the OpenLineage provider's Glue helpers cannot be imported (they need "
+            "apache-airflow-providers-openlineage>=2.14): the Glue run is started without OpenLineage properties."
         )
         return False
     if openlineage_conf.is_disabled():
