@@ -187,24 +187,37 @@ def inject_openlineage(arguments: JobArguments, context: Mapping[str, Any], task
     conf = _SEPARATOR.join([base, *added]) if base else _SEPARATOR.join(added)
     log.info("Injected OpenLineage properties into --conf: %s", ", ".join(str(_key(part)) for part in added))
     injected = dataclasses.replace(arguments, values={**arguments.values, CONF_ARGUMENT: conf})
-    api_keys = [part.partition("=")[2] for part in added if str(_key(part)).endswith(_API_KEY_SUFFIX)]
-    return _hide_api_keys(injected, api_keys, log) if api_keys else injected
+    secrets = [part for part in _parts(conf) if _is_secret_property(str(_key(part)))]
+    if not secrets:
+        return injected
+    if any(part in added for part in secrets):
+        log.warning(
+            "OpenLineage transport injection put the transport's API key into the Glue run's --conf argument: it "
+            "is masked in Airflow, but Glue keeps job arguments with the run (GetJobRun, console, CloudTrail). "
+            "Prefer configuring spark.openlineage.transport.* on the Glue job, with the key from AWS Secrets Manager."
+        )
+    else:
+        log.warning(
+            "The run-level --conf repeats the job's (Glue replaces the job's --conf with the run's), including "
+            "secret properties %s: they are masked in Airflow, but Glue keeps the run's arguments with the run.",
+            ", ".join(str(_key(part)) for part in secrets),
+        )
+    return _hide_secrets(injected, [part.partition("=")[2] for part in secrets])
 
 
-def _hide_api_keys(arguments: JobArguments, api_keys: Collection[str], log: Logger) -> JobArguments:
-    """Register the API keys with the secrets masker and treat ``--conf`` as a secret argument."""
+def _is_secret_property(key: str) -> bool:
+    return key.endswith(_API_KEY_SUFFIX) or is_sensitive_name(key)
+
+
+def _hide_secrets(arguments: JobArguments, values: Collection[str]) -> JobArguments:
+    """Register secret property values with the secrets masker and treat ``--conf`` as a secret argument."""
     try:  # TODO-compat: airflow.sdk.log.mask_secret exists from Airflow 3.1 on
         from airflow.sdk.log import mask_secret
     except ImportError:  # Airflow < 3.1
         from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
-    for value in api_keys:
+    for value in values:
         mask_secret(value)
         mask_secret(value.removeprefix("Bearer "))
-    log.warning(
-        "OpenLineage transport injection put the transport's API key into the Glue run's --conf argument: it is "
-        "masked in Airflow, but Glue keeps job arguments with the run (GetJobRun, console, CloudTrail). Prefer "
-        "configuring spark.openlineage.transport.* on the Glue job, with the key from AWS Secrets Manager."
-    )
     bare = CONF_ARGUMENT.lstrip("-")
     return dataclasses.replace(
         arguments, secret_keys=arguments.secret_keys | {CONF_ARGUMENT}, listed=arguments.listed | {bare}

@@ -20,7 +20,7 @@ from typing import Any
 
 RESULT_LINE = "DAG RUN: "
 """What the line with the DAG run's id and state (JSON) starts with (the rest of stdout is Airflow's log)."""
-JOBS = ("worker_ok", "deferred_ok", "worker_fail", "deferred_fail", "off", "locked", "retried", "transport")
+JOBS = ("worker_ok", "deferred_ok", "worker_fail", "deferred_fail", "off", "locked", "retried", "keyed", "transport")
 """One Glue job per task, named like the task."""
 SECRET = "hunter2-secret-value"
 """The value of a secret argument that Glue's ErrorMessage of the failing jobs repeats."""

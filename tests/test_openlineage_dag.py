@@ -42,6 +42,7 @@ PARENT_KEYS = (
 )
 ERROR_MESSAGE = f"login failed for {SECRET}"
 API_KEY = "ol-api-key-0123456789"
+JOB_KEY = "job-level-key-9876543210"
 
 
 @dataclasses.dataclass
@@ -73,6 +74,8 @@ def _create_jobs(glue: LocalGlue) -> None:
             plan |= {"--local-glue-final-state": "FAILED", "--local-glue-error-message": ERROR_MESSAGE}
         if job == "retried":
             plan["--local-glue-duration"] = "0.5"
+        if job == "keyed":
+            plan["--conf"] = f"{JOB_CONF} --conf spark.openlineage.transport.auth.apiKey={JOB_KEY}"
         locked = {"--conf": "spark.locked=1"} if job == "locked" else None
         glue.create_job(job, default_arguments=plan, non_overridable_arguments=locked)
 
@@ -145,6 +148,17 @@ def _conf(run: dict[str, Any]) -> dict[str, str]:
     return {key: value for key, _, value in pairs}
 
 
+def _summary(outcome: Outcome, task_id: str) -> dict[str, Any]:
+    """Read a task's run summary XCom back from the session's metadata database."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.scalars(XComModel.get_many(run_id=outcome.run_id, key="glue_job_run", task_ids=task_id))
+        (summary,) = [XComModel.deserialize_value(row) for row in rows]
+    return dict(summary)
+
+
 def _facets(event: dict[str, Any]) -> dict[str, Any]:
     facets: dict[str, Any] = event["run"]["facets"]
     return facets
@@ -175,7 +189,7 @@ def test_parent_keys_equal_the_start_event_and_merge_with_job_and_user_conf(line
 
 def test_one_get_job_per_injecting_task(lineage: Outcome) -> None:
     """Only the tasks that inject read the job (GetJob), once each; the task with injection off does not."""
-    once = ("worker_ok", "deferred_ok", "worker_fail", "deferred_fail", "locked")
+    once = ("worker_ok", "deferred_ok", "worker_fail", "deferred_fail", "locked", "keyed")
     assert lineage.calls["GetJob"] == len(once) + 2  # "retried" ran two tries
 
 
@@ -202,6 +216,16 @@ def test_a_retry_that_reattaches_starts_nothing_and_keeps_the_first_parent(linea
     assert first_try != second_try
     assert _conf(run)["spark.openlineage.parentRunId"] == first_try
     assert lineage.task_events("retried", "COMPLETE")
+
+
+def test_a_secret_in_the_job_conf_is_masked_when_the_run_repeats_it(lineage: Outcome) -> None:
+    """A job --conf holding an API key is repeated in the run's --conf (merge), and masked in XCom and logs."""
+    conf = _conf(lineage.only_run("keyed"))
+    assert conf["spark.openlineage.transport.auth.apiKey"] == JOB_KEY
+    assert conf["spark.openlineage.parentJobName"] == f"{lineage.dag_id}.keyed"
+    assert _summary(lineage, "keyed")["arguments"]["--conf"] == "***"
+    assert JOB_KEY not in lineage.output
+    assert "secret properties spark.openlineage.transport.auth.apiKey" in lineage.output
 
 
 # -- facets ----------------------------------------------------------------------------------------------------
@@ -300,18 +324,13 @@ def transported(
 
 def test_transport_injection_masks_the_api_key(transported: Outcome) -> None:
     """The injected transport reaches Glue's --conf, while Airflow's XCom masks --conf and a warning is logged."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
     assert transported.authorizations == {f"Bearer {API_KEY}"}
     conf = _conf(transported.only_run("transport"))
     assert conf["spark.openlineage.transport.type"] == "http"
     assert conf["spark.openlineage.transport.endpoint"] == "api/v1/lineage"
     assert conf["spark.openlineage.transport.auth.apiKey"] == f"Bearer {API_KEY}"
     assert conf["spark.openlineage.parentJobName"] == f"{transported.dag_id}.transport"
-    with create_session() as session:
-        rows = session.scalars(XComModel.get_many(run_id=transported.run_id, key="glue_job_run", task_ids="transport"))
-        (summary,) = [XComModel.deserialize_value(row) for row in rows]
+    summary = _summary(transported, "transport")
     assert summary["arguments"]["--conf"] == "***"
     assert API_KEY not in json.dumps(summary)
     assert "Prefer configuring spark.openlineage.transport" in transported.output
