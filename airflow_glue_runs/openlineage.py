@@ -12,7 +12,9 @@ would drop the run's ``--conf``: nothing is injected and a warning says so.
 
 **Transport injection** (only when asked) adds the listener's HTTP transport. Its API key would sit in the run's
 arguments in clear (visible in GetJobRun, the console and CloudTrail), so it is registered with Airflow's secrets
-masker, ``--conf`` is masked in XCom, and a warning recommends configuring the transport on the job instead.
+masker, ``--conf`` is masked in XCom, and a warning recommends configuring the transport on the job instead. A
+secret property of the job's own ``--conf`` (an API key configured on the job), which the merged run-level
+``--conf`` repeats, is treated the same way.
 
 Nothing here imports OpenLineage at module level; without the OpenLineage provider (or with it disabled) the
 arguments are sent exactly as the user gave them. The facets are built in
