@@ -193,6 +193,13 @@ class GlueJobRunHook(AwsBaseHook):
         response = await self._acall("get_job_run", request, job_name, client)
         return JobRun.from_api(response["JobRun"])
 
+    def get_job(self, job_name: str) -> dict[str, Any]:
+        """Read the job definition (GetJob): its ``DefaultArguments``, ``NonOverridableArguments`` and the rest."""
+        with _translated(job_name):
+            response = self.glue.get_job(JobName=check_name("job_name", job_name))
+        job: dict[str, Any] = dict(response["Job"])
+        return job
+
     def get_job_runs_page(
         self, job_name: str, *, max_results: int | None = None, next_token: str | None = None
     ) -> JobRunsPage:

@@ -23,11 +23,20 @@ from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
 from airflow_glue_runs.start_request import build_start_job_run_request
 from airflow_glue_runs.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
-from airflow_glue_runs.waiting import Resolution, RunWatch, WaitResult, raise_for_result
+from airflow_glue_runs.waiting import (
+    DEFAULT_RUN_TIMEOUT_MINUTES,
+    DEFERRAL_MARGIN,
+    Resolution,
+    RunWatch,
+    WaitResult,
+    deferral_timeout,
+    raise_for_result,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -44,22 +53,6 @@ __all__ = [
     "GlueJobRunOperator",
     "deferral_timeout",
 ]
-
-DEFAULT_RUN_TIMEOUT_MINUTES = 2880
-"""Glue's run Timeout when neither the run nor the job sets one (Glue 4.0 and earlier)."""
-DEFERRAL_MARGIN = timedelta(minutes=10)
-"""Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
-
-
-def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval: float) -> timedelta:
-    """Return how long a deferred wait on ``run`` may last: the run's own Timeout, its queue allowance, a margin.
-
-    The queue allowance is ``max_queue_wait``; without one, Glue's own limit for queued runs (the run's Timeout)
-    is taken again. Never a fixed number of polls: the deadline follows the run.
-    """
-    run_budget = timedelta(minutes=run.timeout or DEFAULT_RUN_TIMEOUT_MINUTES)
-    queue_budget = timedelta(seconds=max_queue_wait) if max_queue_wait is not None else run_budget
-    return run_budget + queue_budget + DEFERRAL_MARGIN + timedelta(seconds=poll_interval)
 
 
 class GlueJobRunOperator(BaseOperator):
@@ -121,6 +114,14 @@ class GlueJobRunOperator(BaseOperator):
     :param region_name: the AWS Region; defaults to the connection's.
     :param verify: whether or how to verify TLS certificates (``AwsBaseHook``'s ``verify``).
     :param botocore_config: botocore ``Config`` options as a dict, e.g. ``{"retries": {"max_attempts": 10}}``.
+    :param openlineage_inject_parent_job_info: add this task instance's OpenLineage parent and root job to the
+        run's ``--conf``, merged with the job's and the user's ``--conf`` (:mod:`airflow_glue_runs.openlineage`).
+        Defaults, when the task runs, to ``[openlineage] spark_inject_parent_job_info`` (False when unset).
+    :param openlineage_inject_transport_info: add the OpenLineage listener's HTTP transport to the run's
+        ``--conf`` (its API key is masked in Airflow, but Glue stores it with the run). Defaults, when the task
+        runs, to ``[openlineage] spark_inject_transport_info`` (False when unset).
+
+    OpenLineage events of the task carry the run's id, summary and (on failure) Glue's ErrorMessage.
     """
 
     template_fields: Sequence[str] = ("job_name", "arguments", *RUN_OPTION_FIELDS)
@@ -152,6 +153,8 @@ class GlueJobRunOperator(BaseOperator):
         region_name: str | None = None,
         verify: bool | str | None = None,
         botocore_config: dict[str, Any] | None = None,
+        openlineage_inject_parent_job_info: bool | None = None,
+        openlineage_inject_transport_info: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -180,6 +183,13 @@ class GlueJobRunOperator(BaseOperator):
                 "botocore_config", f"expected a dict of botocore Config options, got {type(botocore_config).__name__}"
             )
         self.botocore_config = botocore_config
+        self.openlineage_inject_parent_job_info = optional_flag(
+            "openlineage_inject_parent_job_info", openlineage_inject_parent_job_info
+        )
+        self.openlineage_inject_transport_info = optional_flag(
+            "openlineage_inject_transport_info", openlineage_inject_transport_info
+        )
+        self._last_run: JobRun | None = None
         self._job_arguments: JobArguments | None = None
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
@@ -260,6 +270,8 @@ class GlueJobRunOperator(BaseOperator):
         """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success."""
         arguments, options = self._validated_request()
         self._warn_about(arguments)
+        # OpenLineage properties go into the arguments sent; the run identity (hence a retry's reattach) ignores them.
+        arguments = self._job_arguments = inject_openlineage(arguments, context, self)
         identity = self._identity = RunIdentity.from_context(context)
         run = self._acquisition.acquire(identity, RunLedger.from_context(context), arguments.values, options)
         region = self.hook.conn_region_name
@@ -389,11 +401,26 @@ class GlueJobRunOperator(BaseOperator):
             context["ti"].xcom_push(key=key, value=value)
 
     def _push_summary(self, context: Context, run: JobRun) -> None:
+        self._last_run = run
+        listed = self._job_arguments.listed if self._job_arguments is not None else ()
         summary = run_summary(
             run,
             job_name=self.job_name,
             console_url=self._console_url(run.id),
-            secret_arguments=self.secret_arguments,
+            secret_arguments=(*self.secret_arguments, *listed),
             sent_arguments=self._job_arguments.values if self._job_arguments is not None else None,
         )
         self._push(context, SUMMARY_XCOM_KEY, summary)
+
+    # -- OpenLineage -------------------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Return the task's ``OperatorLineage``: the Glue run's id and summary (called by the OpenLineage listener)."""
+        return self._lineage().lineage(failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """Return the task's ``OperatorLineage`` on failure: the run's id and summary, and Glue's ErrorMessage."""
+        return self._lineage().lineage(failed=True)
+
+    def _lineage(self) -> LineageSource:
+        return LineageSource.of(self.job_name, self.hook, self._run_id, self._last_run, self._job_arguments)

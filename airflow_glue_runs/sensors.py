@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
+    from airflow_glue_runs.openlineage import LineageSource
 
 __all__ = ["LATEST_RUN_SCAN_PAGES", "GlueJobRunSensor"]
 
@@ -68,6 +69,9 @@ class GlueJobRunSensor(BaseSensorOperator):
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
     :param botocore_config: botocore ``Config`` keyword arguments, overriding the connection's
         ``config_kwargs``.
+
+    OpenLineage events of the task carry the id and summary of the run it waited on and, on failure, Glue's
+    ErrorMessage (like :class:`~airflow_glue_runs.operators.GlueJobRunOperator`'s).
     """
 
     template_fields: Sequence[str] = ("job_name", "run_id")
@@ -100,6 +104,7 @@ class GlueJobRunSensor(BaseSensorOperator):
         self.botocore_config = dict(botocore_config) if botocore_config is not None else None
         self._watch: RunWatch | None = None
         self._linked_run: str | None = None
+        self._result: WaitResult | None = None
 
     @cached_property
     def hook(self) -> GlueJobRunHook:
@@ -171,6 +176,7 @@ class GlueJobRunSensor(BaseSensorOperator):
 
     def _judge(self, result: WaitResult) -> None:
         """Return if the run succeeded; raise its outcome error, or skip the task under soft_fail/never_fail."""
+        self._result = result
         try:
             raise_for_result(result, console_url=self._console_url(result.run_id))
         except GlueJobRunOutcomeError as error:
@@ -226,6 +232,23 @@ class GlueJobRunSensor(BaseSensorOperator):
         raise AirflowRescheduleException(  # type: ignore[no-untyped-call]
             datetime.now(UTC) + timedelta(seconds=self.poke_interval)
         )
+
+    # -- OpenLineage -----------------------------------------------------------------------------------------
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Return the task's ``OperatorLineage``: the id and summary of the run waited on (OpenLineage listener)."""
+        return self._lineage().lineage(failed=False)
+
+    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
+        """Return the task's ``OperatorLineage`` on failure: the run's id and summary, and Glue's ErrorMessage."""
+        return self._lineage().lineage(failed=True)
+
+    def _lineage(self) -> LineageSource:
+        from airflow_glue_runs.openlineage import LineageSource
+
+        result = self._result
+        run_id, run = (result.run_id, result.run) if result is not None else (None, None)
+        return LineageSource.of(self.job_name, self.hook, run_id, run)
 
     # -- helpers ---------------------------------------------------------------------------------------------
 

@@ -27,7 +27,32 @@ from airflow_glue_runs.exceptions import (
 )
 from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
 
-__all__ = ["Resolution", "RunWatch", "WaitResult", "raise_for_result"]
+__all__ = [
+    "DEFAULT_RUN_TIMEOUT_MINUTES",
+    "DEFERRAL_MARGIN",
+    "Resolution",
+    "RunWatch",
+    "WaitResult",
+    "deferral_timeout",
+    "raise_for_result",
+]
+
+
+DEFAULT_RUN_TIMEOUT_MINUTES = 2880
+"""Glue's run Timeout when neither the run nor the job sets one (Glue 4.0 and earlier)."""
+DEFERRAL_MARGIN = timedelta(minutes=10)
+"""Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
+
+
+def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval: float) -> timedelta:
+    """Return how long a deferred wait on ``run`` may last: the run's own Timeout, its queue allowance, a margin.
+
+    The queue allowance is ``max_queue_wait``; without one, Glue's own limit for queued runs (the run's Timeout)
+    is taken again. Never a fixed number of polls: the deadline follows the run.
+    """
+    run_budget = timedelta(minutes=run.timeout or DEFAULT_RUN_TIMEOUT_MINUTES)
+    queue_budget = timedelta(seconds=max_queue_wait) if max_queue_wait is not None else run_budget
+    return run_budget + queue_budget + DEFERRAL_MARGIN + timedelta(seconds=poll_interval)
 
 
 class Resolution(StrEnum):

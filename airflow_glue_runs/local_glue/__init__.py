@@ -58,6 +58,10 @@ class _Controls:
     def _control(self, method: str, **arguments: Any) -> Any:
         raise NotImplementedError
 
+    def client(self, *, config: Config | None = None) -> GlueClient:
+        """Return a boto3 Glue client for this endpoint, with dummy credentials."""
+        raise NotImplementedError
+
     def create_job(
         self,
         name: str,
@@ -68,6 +72,7 @@ class _Controls:
         glue_version: str = "4.0",
         worker_type: str | None = "G.1X",
         number_of_workers: int | None = 2,
+        non_overridable_arguments: dict[str, str] | None = None,
     ) -> None:
         """Create a Glue job in the local Glue's region; like moto, replace a job of that name and its runs.
 
@@ -78,6 +83,7 @@ class _Controls:
         :param glue_version: the job's GlueVersion.
         :param worker_type: the job's WorkerType (None for a MaxCapacity job).
         :param number_of_workers: the job's NumberOfWorkers.
+        :param non_overridable_arguments: the job's NonOverridableArguments (run arguments cannot change them).
         """
         self._control(
             "create_job",
@@ -89,6 +95,14 @@ class _Controls:
             worker_type=worker_type,
             number_of_workers=number_of_workers,
         )
+        if non_overridable_arguments:
+            # The control API has no field for them: define the same job again through Glue's own CreateJob.
+            job: dict[str, Any] = dict(self.client().get_job(JobName=name)["Job"])
+            keep = ("Role", "Command", "ExecutionProperty", "DefaultArguments", "MaxRetries", "Timeout")
+            sizing = ("GlueVersion", "WorkerType", "NumberOfWorkers")
+            definition = {key: job[key] for key in (*keep, *sizing) if key in job}
+            definition["NonOverridableArguments"] = dict(non_overridable_arguments)
+            self.client().create_job(Name=name, **definition)
 
     def inject_fault(self, operation: str, fault: str, *, times: int = 1, message: str | None = None) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``fault``, before they reach the local Glue.
