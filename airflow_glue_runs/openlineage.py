@@ -29,6 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_glue_runs.arguments import MASK, JobArguments, is_sensitive_name
+from airflow_glue_runs.compat import airflow_conf, mask_secret
 from airflow_glue_runs.run_options import check_flag
 
 if TYPE_CHECKING:
@@ -74,11 +75,7 @@ def injection_default(option: str) -> bool:
 
     Read when the task executes, on the worker whose OpenLineage listener reports the task.
     """
-    try:  # TODO-compat: airflow.sdk.configuration exists from Airflow 3.2 on
-        from airflow.sdk.configuration import conf
-    except ImportError:  # Airflow < 3.2
-        from airflow.configuration import conf
-    return bool(conf.getboolean("openlineage", option, fallback=False))
+    return bool(airflow_conf().getboolean("openlineage", option, fallback=False))
 
 
 def _parts(text: str | None) -> list[str]:
@@ -213,10 +210,6 @@ def _is_secret_property(key: str) -> bool:
 
 def _hide_secrets(arguments: JobArguments, values: Collection[str]) -> JobArguments:
     """Register secret property values with the secrets masker and treat ``--conf`` as a secret argument."""
-    try:  # TODO-compat: airflow.sdk.log.mask_secret exists from Airflow 3.1 on
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # Airflow < 3.1
-        from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
     for value in values:
         mask_secret(value)
         mask_secret(value.removeprefix("Bearer "))
