@@ -190,6 +190,7 @@ def test_defers_with_a_deadline_from_the_run_timeout(glue: LocalGlue) -> None:
         "poll_interval": 5.0,
         "max_queue_wait": 120.0,
         "stop_on_kill": True,
+        "withhold_glue_text": False,
         "aws_conn_id": "aws_default",
         "region_name": None,
         "verify": None,
