@@ -222,7 +222,7 @@ class _Service:
         run.extra["ExecutionClass"] = body.get("ExecutionClass") or job.execution_class
         if body.get("ExecutionRoleSessionPolicy"):
             run.extra["ExecutionRoleSessionPolicy"] = body["ExecutionRoleSessionPolicy"]
-        job.job_runs.append(run)
+        job.job_runs.insert(0, run)  # newest first, as AWS lists them (moto's paginator follows the list)
         run.script.timeline(now)  # a queued run takes a free slot at once
         return {"JobRunId": run.job_run_id}
 
@@ -418,7 +418,7 @@ def _find_run(job: Any, run_id: str) -> Any:
 
 def _peers_of(job: Any) -> Callable[[], tuple[list[_Run], int]]:
     def peers() -> tuple[list[_Run], int]:
-        runs = [run.script for run in job.job_runs if hasattr(run, "script")]
+        runs = [run.script for run in reversed(job.job_runs) if hasattr(run, "script")]
         return runs, int(job.execution_property.get("MaxConcurrentRuns", 1))
 
     return peers
