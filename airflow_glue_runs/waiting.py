@@ -97,12 +97,15 @@ class WaitResult:
     def with_glue_text(self, fresh: JobRun) -> WaitResult:
         """Return this verdict with the ErrorMessage and StateDetail the trigger withheld, from a fresh read.
 
-        The state, times and counters stay as the trigger saw them; only Glue's text comes from ``fresh`` (the
-        same run, read again by the task, which knows the secret values to redact).
+        The state, times and counters stay as the trigger saw them; Glue's text and the run's arguments (which
+        the event leaves out, and which name the job's own secret defaults) come from ``fresh``: the same run,
+        read again by the task, which knows the secret values to redact.
         """
         if self.run is None:
             return self
-        run = dataclasses.replace(self.run, error_message=fresh.error_message, state_detail=fresh.state_detail)
+        run = dataclasses.replace(
+            self.run, error_message=fresh.error_message, state_detail=fresh.state_detail, arguments=fresh.arguments
+        )
         if self.resolution in _BY_CATEGORY.values():
             message = describe_run(run, self.job_name, self.run_id)
         else:

@@ -203,3 +203,17 @@ def test_withheld_queue_detail_is_read_again_and_masked(glue: LocalGlue) -> None
     assert result.run.state_detail == f"slot held by {MASK}"
     with pytest.raises(GlueJobRunQueueTimeoutError, match=r"slot held by \*\*\*"):
         raise_for_result(result)
+
+
+def test_deferred_resume_masks_the_jobs_own_secret_defaults(glue: LocalGlue) -> None:
+    """After a withheld event, the fresh read brings the run's arguments, so a job default's secret is masked too."""
+    failing_job(glue, message="bad key sk-job-default-42", **{"--api-password": "sk-job-default-42"})
+    run_id = glue.client().start_job_run(JobName=JOB, Arguments={"--db-password": SECRET})["JobRunId"]
+    trigger = GlueJobRunTrigger(job_name=JOB, run_id=run_id, poll_interval=0.05, withhold_glue_text=True)
+    event = asyncio.run(_first_event(trigger))
+    ti = FakeTI()
+    with pytest.raises(GlueJobRunFailedError, match=r"bad key \*\*\*"):
+        operator().execute_complete(task_context(ti), event.payload)  # type: ignore[arg-type]
+    summary = ti.xcom(SUMMARY_XCOM_KEY)
+    assert summary["error_message"] == f"bad key {MASK}"
+    assert summary["arguments"]["--api-password"] == MASK
