@@ -15,12 +15,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "redact"]
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "airflow_min_secret_length", "redact"]
 
 MASK = "***"
 """What a secret value is replaced with (Airflow's own replacement text)."""
 MIN_SECRET_LENGTH = 5
 """Values shorter than this are not redacted: Airflow's ``[logging] min_length_masked_secret`` default."""
+
+
+def airflow_min_secret_length() -> int:
+    """Return Airflow's ``[logging] min_length_masked_secret`` (default 5), so both maskers skip the same values."""
+    try:
+        from airflow.sdk.configuration import conf
+    except ImportError:  # TODO-compat: Airflow < 3.2 has no airflow.sdk.configuration
+        from airflow.configuration import conf
+    return int(conf.getint("logging", "min_length_masked_secret", fallback=MIN_SECRET_LENGTH))
 
 
 class Redactor:

@@ -23,7 +23,7 @@ from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
-from airflow_glue_runs.masking import Redactor
+from airflow_glue_runs.masking import Redactor, airflow_min_secret_length
 from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
 from airflow_glue_runs.start_request import build_start_job_run_request
@@ -411,7 +411,7 @@ class GlueJobRunOperator(BaseOperator):
         values = list(self._prepare_arguments().secret_values)
         if run is not None and run.arguments:
             values.extend(secret_values_in(run.arguments, self.secret_arguments))
-        return Redactor(values)
+        return Redactor(values, min_length=airflow_min_secret_length())
 
     def _redact(self, error: BaseException) -> str:
         return self._redactor()(str(error))

@@ -217,3 +217,11 @@ def test_deferred_resume_masks_the_jobs_own_secret_defaults(glue: LocalGlue) -> 
     summary = ti.xcom(SUMMARY_XCOM_KEY)
     assert summary["error_message"] == f"bad key {MASK}"
     assert summary["arguments"]["--api-password"] == MASK
+
+
+def test_operator_follows_airflows_min_length_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator skips the same short values as Airflow's masker: [logging] min_length_masked_secret."""
+    op = operator(arguments={"--db-password": "abc"})
+    assert op._redactor()("pw abc") == "pw abc"
+    monkeypatch.setenv("AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET", "3")
+    assert op._redactor()("pw abc") == f"pw {MASK}"
