@@ -22,6 +22,7 @@ from airflow_glue_runs.reattach import (
     RunIdentity,
     RunLedger,
     find_marked_run,
+    orphaned_run,
     plan_for,
     previous_run,
     start_once,
@@ -84,6 +85,8 @@ class RunAcquisition:
             self.log.info("Glue job run %s of an earlier try ended %s: starting a new run.", earlier.id, earlier.state)
         elif (stopping := superseded_stopping_run(ledger, identity, self.hook, self.job_name)) is not None:
             self._wait_until_stopped(stopping)
+        elif (orphan := orphaned_run(ledger, identity, self.hook, self.job_name)) is not None:
+            self._stop_orphan(orphan)
         ledger.record_pending(identity, self.job_name)
         self.progress.start_attempted = True
         marked = {**arguments, MARKER_ARGUMENT: identity.token}
@@ -91,6 +94,8 @@ class RunAcquisition:
             lambda: self.start_hook.start_job_run(self.job_name, marked, **options),
             lambda: find_marked_run(self.hook, self.job_name, identity.token),
             log=self.log,
+            job_name=self.job_name,
+            token=identity.token,
         )
         self.progress.run_id = run_id
         ledger.record_started(identity, self.job_name, run_id)
@@ -105,8 +110,25 @@ class RunAcquisition:
         if not self.progress.start_attempted or identity is None:
             return None
         # Killed while StartJobRun was in flight: the run may exist without its id having reached us.
-        found = find_marked_run(self.hook, self.job_name, identity.token)
+        try:
+            found = find_marked_run(self.hook, self.job_name, identity.token)
+        except Exception as error:
+            self.log.warning(
+                "Could not look for the run of this try to stop it (%s). If it exists it has the job argument "
+                "%s=%s; a Clear of the task stops it.",
+                error,
+                MARKER_ARGUMENT,
+                identity.token,
+            )
+            return None
         return found.id if found is not None and not found.is_terminal else None
+
+    def _stop_orphan(self, run: JobRun) -> None:
+        """Stop the run an earlier generation started but never learned the id of, and let it leave STOPPING."""
+        self.stop(run.id, "an earlier try started it without learning its id, and the task was cleared since")
+        run = self.hook.get_job_run(self.job_name, run.id)
+        if run.state is JobRunState.STOPPING:
+            self._wait_until_stopped(run)
 
     def _wait_until_stopped(self, run: JobRun) -> None:
         """Wait (at most :data:`STOP_WAIT`) for the run a Clear stopped to leave STOPPING and free its slot."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow_glue_runs.compat import airflow_conf, mask_secret
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.masking import MASK
 from airflow_glue_runs.start_request import normalize_arguments
 
 __all__ = [
@@ -35,11 +36,9 @@ __all__ = [
     "parse_shorthand",
     "prepare_arguments",
     "register_secrets",
+    "secret_values_in",
     "secret_warning",
 ]
-
-MASK = "***"
-"""What a secret value is replaced with (Airflow's own replacement text)."""
 
 _KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.#/:")
 # The CLI's quoted values: backslash escapes the quote character and itself.
@@ -274,6 +273,11 @@ class JobArguments:
         """Return the arguments with every secret value replaced by ``***``."""
         return mask_arguments(self.values, self.listed)
 
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The values of the secret arguments, for :class:`~airflow_glue_runs.masking.Redactor`."""
+        return tuple(self.values[key] for key in sorted(self.secret_keys) if self.values[key])
+
     def keys_without_dashes(self) -> list[str]:
         """Return the argument names that do not start with ``--`` (Glue scripts read ``--name`` arguments)."""
         return sorted(key for key in self.values if not key.startswith("--"))
@@ -317,6 +321,19 @@ def mask_arguments(arguments: Mapping[str, Any], listed: Collection[str] = ()) -
     """
     names = _listed_names(listed)
     return {key: MASK if _listed(key, names) or is_sensitive_name(key) else value for key, value in arguments.items()}
+
+
+def secret_values_in(arguments: Mapping[str, Any], listed: Collection[str] = ()) -> tuple[str, ...]:
+    """Return the values :func:`mask_arguments` hides in ``arguments`` (e.g. a run's arguments read from Glue).
+
+    A run's ``Arguments`` include the job's default arguments, whose secret values the task never sent.
+    """
+    masked = mask_arguments(arguments, listed)
+    return tuple(
+        value
+        for key, value in arguments.items()
+        if masked[key] == MASK and isinstance(value, str) and value and value != MASK
+    )
 
 
 def register_secrets(arguments: JobArguments) -> None:

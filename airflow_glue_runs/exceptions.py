@@ -25,6 +25,7 @@ __all__ = [
     "GlueJobRunOutcomeError",
     "GlueJobRunParameterError",
     "GlueJobRunQueueTimeoutError",
+    "GlueJobRunStartUnconfirmedError",
     "GlueJobRunStoppedError",
     "GlueJobRunTimeoutError",
     "GlueOperationTimeoutError",
@@ -164,6 +165,32 @@ def translate_client_error(error: ClientError, *, job_name: str | None = None) -
     operation = str(getattr(error, "operation_name", None) or "unknown operation")
     cls = _BY_CODE.get(code, GlueApiError)
     return cls(operation, code, message, job_name=job_name)
+
+
+class GlueJobRunStartUnconfirmedError(GlueRunsError):
+    """StartJobRun went unanswered and the search for the run it may have created kept failing.
+
+    A run may be running without its id being known. It carries the marker argument, so it stays findable: a
+    retry of the task finds it and waits for it, a Clear stops it before starting afresh, and a person can find
+    it by the marker in the job's runs.
+
+    :param job_name: the Glue job.
+    :param marker: the marker job argument as ``name=value``.
+    :param searched_for: seconds the search was retried.
+    :param reason: why the search failed (the last error).
+    """
+
+    def __init__(self, job_name: str, marker: str, *, searched_for: float, reason: str) -> None:
+        self.job_name = job_name
+        self.marker = marker
+        self.searched_for = searched_for
+        self.reason = reason
+        super().__init__(
+            f"StartJobRun for job {job_name!r} got no answer, and the search for the run it may have started "
+            f"failed for {searched_for:.0f} s ({reason}). A run with the job argument {marker} may be running: "
+            "a retry of this task finds it by that marker and waits for it, a Clear stops it before starting a "
+            "fresh run; to find it by hand, look for that argument among the job's runs (GetJobRuns)."
+        )
 
 
 class ErrorKind:

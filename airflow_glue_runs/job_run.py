@@ -8,7 +8,7 @@ which is what trigger events and XCom carry.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -222,6 +222,20 @@ class JobRun:
         return cls(**values, extra=extra)
 
     from_json = from_api
+
+    def with_glue_text(self, change: Callable[[str], str]) -> JobRun:
+        """Return this run with ``change`` applied to Glue's free text (``ErrorMessage``, ``StateDetail``).
+
+        Used to redact secret values (:class:`~airflow_glue_runs.masking.Redactor`) and, in the triggerer, to
+        withhold the text altogether.
+        """
+        if self.error_message is None and self.state_detail is None:
+            return self
+        return dataclasses.replace(
+            self,
+            error_message=change(self.error_message) if self.error_message is not None else None,
+            state_detail=change(self.state_detail) if self.state_detail is not None else None,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the run as JSON-ready data with the API's field names; datetimes become ISO 8601 text."""

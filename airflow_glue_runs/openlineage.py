@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_glue_runs.arguments import MASK, JobArguments, is_sensitive_name
 from airflow_glue_runs.compat import airflow_conf, mask_secret
+from airflow_glue_runs.masking import airflow_min_secret_length, redact
 from airflow_glue_runs.run_options import check_flag
 
 if TYPE_CHECKING:
@@ -105,9 +106,7 @@ def merge_conf(job_conf: str | None, user_conf: str | None) -> str:
 
 def mask_secret_values(text: str, secrets: Iterable[str]) -> str:
     """Return ``text`` with every secret value, and any OpenLineage API key property, replaced by ``***``."""
-    # TODO(merge): use issue-10 redact()
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
+    text = redact(text, secrets, min_length=airflow_min_secret_length())
     return _API_KEY_TEXT.sub(rf"\g<1>{MASK}", text)
 
 

@@ -16,6 +16,7 @@ from airflow_glue_runs.arguments import (
     check_secret_arguments,
     prepare_arguments,
     register_secrets,
+    secret_values_in,
     secret_warning,
 )
 from airflow_glue_runs.compat import default_deferrable
@@ -23,6 +24,7 @@ from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.masking import Redactor, airflow_min_secret_length
 from airflow_glue_runs.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
@@ -294,7 +296,20 @@ class GlueJobRunOperator(BaseOperator):
         """Resume after the trigger: judge its verdict with the shared state model."""
         result = WaitResult.from_json(event)
         self._run_id = result.run_id
+        if result.glue_text_withheld:
+            result = self._with_glue_text(result)
         return self._finish(context, result)
+
+    def _with_glue_text(self, result: WaitResult) -> WaitResult:
+        """Read the run once more for the ErrorMessage/StateDetail the trigger withheld (secret arguments)."""
+        try:
+            fresh = self.hook.get_job_run(self.job_name, result.run_id)
+        except Exception as error:
+            self.log.warning(
+                "Could not read Glue job run %s again for Glue's own message: %s", result.run_id, self._redact(error)
+            )
+            return result
+        return result.with_glue_text(fresh)
 
     def _validated_request(self) -> tuple[JobArguments, dict[str, Any]]:
         """Check every parameter before anything is sent to AWS; errors name the parameter."""
@@ -319,8 +334,9 @@ class GlueJobRunOperator(BaseOperator):
 
     def _observe(self, watch: RunWatch, run: JobRun) -> WaitResult | None:
         lines, result = watch.observe(run, datetime.now(UTC))
+        redact = self._redactor(run)
         for line in lines:
-            self.log.info("%s", line)
+            self.log.info("%s", redact(line))
         return result
 
     def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
@@ -336,7 +352,7 @@ class GlueJobRunOperator(BaseOperator):
             except Exception as error:
                 if (verdict := watch.judge_read_error(error)) is not None:
                     return verdict
-                self.log.warning("Could not read Glue job run %s this poll: %s", watch.run_id, error)
+                self.log.warning("Could not read Glue job run %s this poll: %s", watch.run_id, self._redact(error))
                 continue
             if (result := self._observe(watch, run)) is not None:
                 return result
@@ -353,6 +369,7 @@ class GlueJobRunOperator(BaseOperator):
                 poll_interval=self.poll_interval,
                 max_queue_wait=self.max_queue_wait,
                 stop_on_kill=self.stop_on_kill,
+                withhold_glue_text=bool(self._prepare_arguments().secret_keys),
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,
@@ -363,6 +380,7 @@ class GlueJobRunOperator(BaseOperator):
         )
 
     def _finish(self, context: Context, result: WaitResult) -> str:
+        result = result.redacted(self._redactor(result.run))
         if result.resolution is Resolution.QUEUE_TIMEOUT:
             self._stop(result.run_id, "it stayed queued longer than max_queue_wait")
         if result.run is not None:
@@ -391,6 +409,18 @@ class GlueJobRunOperator(BaseOperator):
             # Stopping is best effort on the way out: the task's own outcome or kill must still go through.
             self.log.exception("Could not stop Glue job run %s of job %s", run_id, self.job_name)
 
+    # -- secrets -----------------------------------------------------------------------------------------------
+
+    def _redactor(self, run: JobRun | None = None) -> Redactor:
+        """Hide the task's secret argument values, and those of the run's own arguments (job defaults included)."""
+        values = list(self._prepare_arguments().secret_values)
+        if run is not None and run.arguments:
+            values.extend(secret_values_in(run.arguments, self.secret_arguments))
+        return Redactor(values, min_length=airflow_min_secret_length())
+
+    def _redact(self, error: BaseException) -> str:
+        return self._redactor()(str(error))
+
     # -- XCom --------------------------------------------------------------------------------------------------
 
     def _console_url(self, run_id: str) -> str:
@@ -409,6 +439,7 @@ class GlueJobRunOperator(BaseOperator):
             console_url=self._console_url(run.id),
             secret_arguments=(*self.secret_arguments, *listed),
             sent_arguments=self._job_arguments.values if self._job_arguments is not None else None,
+            redact=self._redactor(run),
         )
         self._push(context, SUMMARY_XCOM_KEY, summary)
 

@@ -36,6 +36,7 @@ from airflow_glue_runs.exceptions import (
     ErrorKind,
     GlueConcurrentRunsExceededError,
     GlueEntityNotFoundError,
+    GlueJobRunStartUnconfirmedError,
     classify_error,
 )
 from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
@@ -53,6 +54,7 @@ __all__ = [
     "RunRecord",
     "find_marked_run",
     "is_ambiguous_start_error",
+    "orphaned_run",
     "plan_for",
     "start_once",
     "superseded_stopping_run",
@@ -290,6 +292,25 @@ def superseded_stopping_run(
     return run if run.state is JobRunState.STOPPING else None
 
 
+def orphaned_run(ledger: RunLedger, identity: RunIdentity, hook: GlueJobRunHook, job_name: str) -> JobRun | None:
+    """Return the active run an earlier generation started without learning its id, else ``None``.
+
+    That generation's StartJobRun went unanswered and its search for the marker failed
+    (:class:`~airflow_glue_runs.exceptions.GlueJobRunStartUnconfirmedError`); its record stayed pending. After a
+    Clear nobody waits on that run any more, so the fresh try stops it (only the task state store, Airflow 3.3+,
+    remembers the earlier marker).
+    """
+    if not ledger.available:
+        return None
+    record = ledger.load()
+    if record is None or record.run_id is not None or record.job_name != job_name:
+        return None
+    if record.generation == identity.generation:
+        return None
+    found = find_marked_run(hook, job_name, record.token)
+    return found if found is not None and not found.is_terminal else None
+
+
 def is_ambiguous_start_error(error: BaseException) -> bool:
     """Whether StartJobRun may or may not have created a run, or was refused for a moment: retry after a scan.
 
@@ -303,6 +324,13 @@ START_ATTEMPTS = 4
 """StartJobRun attempts after errors that leave the outcome unknown (with a token scan before each retry)."""
 START_BACKOFF = 2.0
 """Seconds before the first scan-and-retry; doubled each time."""
+SEARCH_PATIENCE = 900.0
+"""Seconds to keep looking for the run of an unanswered StartJobRun while the search itself fails (a Glue outage
+of 5xx answers or dropped connections lasts minutes); StartJobRun is not tried again while the outcome is unknown."""
+SEARCH_PAUSE = 5.0
+"""Seconds between two failed searches at first; doubled each time up to :data:`SEARCH_PAUSE_MAX`."""
+SEARCH_PAUSE_MAX = 60.0
+_clock = time.monotonic
 
 
 def start_once(
@@ -313,13 +341,23 @@ def start_once(
     attempts: int | None = None,
     backoff: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    job_name: str = "",
+    token: str = "",
 ) -> tuple[str, JobRun | None]:
     """Start a run at most once; return its id, and the run when it was found by its token instead.
+
+    When the search itself fails (throttling, 5xx, dropped connections after botocore's own retries), it is
+    retried for up to :data:`SEARCH_PATIENCE` seconds; StartJobRun is never called again while the outcome of the
+    last call is unknown. If the search never gets through, or is refused (access denied),
+    :class:`~airflow_glue_runs.exceptions.GlueJobRunStartUnconfirmedError` names the marker of the run that may
+    exist.
 
     :param start: calls StartJobRun once (botocore retries off) and returns the run id.
     :param find: looks for the run marked with this start's token.
     :param attempts: StartJobRun attempts at most (default :data:`START_ATTEMPTS`).
     :param backoff: seconds before the first scan-and-retry, doubled each time (default :data:`START_BACKOFF`).
+    :param job_name: the job, for the error message.
+    :param token: the marker value, for the error message.
     """
     attempts = START_ATTEMPTS if attempts is None else attempts
     delay = START_BACKOFF if backoff is None else backoff
@@ -344,9 +382,38 @@ def start_once(
         )
         sleep(delay)
         delay *= 2
-        found = find()
+        found = _keep_looking(find, log=log, sleep=sleep, job_name=job_name, token=token)
         if found is not None:
             log.info("Found Glue job run %s started by an unanswered StartJobRun; not starting another.", found.id)
             return found.id, found
     assert error is not None
     raise error
+
+
+def _keep_looking(
+    find: Callable[[], JobRun | None], *, log: Logger, sleep: Callable[[float], None], job_name: str, token: str
+) -> JobRun | None:
+    """Return what ``find`` answers, retrying a failing search for :data:`SEARCH_PATIENCE` seconds."""
+    started = _clock()
+    pause = SEARCH_PAUSE
+    while True:
+        try:
+            return find()
+        except Exception as error:
+            searched = _clock() - started
+            marker = f"{MARKER_ARGUMENT}={token}"
+            if classify_error(error) != ErrorKind.TRANSIENT or searched >= SEARCH_PATIENCE:
+                raise GlueJobRunStartUnconfirmedError(
+                    job_name, marker, searched_for=searched, reason=f"{type(error).__name__}: {error}"
+                ) from error
+            log.warning(
+                "Could not look for the run of the unanswered StartJobRun (%s: %s); looking again in %.0f s "
+                "(for up to %.0f s in all). The run, if any, has the job argument %s.",
+                type(error).__name__,
+                error,
+                pause,
+                SEARCH_PATIENCE,
+                marker,
+            )
+            sleep(pause)
+            pause = min(pause * 2, SEARCH_PAUSE_MAX)

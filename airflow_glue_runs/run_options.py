@@ -39,9 +39,12 @@ def _from_text(field: str, value: Any) -> Any:
     if not isinstance(value, str):
         return value
     if field in _INT_FIELDS and _INT_TEXT.fullmatch(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+            raise GlueJobRunParameterError(field, f"{len(value.strip())} digits is out of range") from None
     if field == "max_capacity" and _FLOAT_TEXT.fullmatch(value):
-        return float(value)
+        return float(value)  # too large a number reads as inf, which the request check refuses
     if field == "job_run_queuing_enabled" and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return value
@@ -59,7 +62,10 @@ def check_seconds(parameter: str, value: object, *, allow_none: bool = False, al
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond float's range
+            raise GlueJobRunParameterError(parameter, "the number is too large for seconds") from None
     else:
         raise GlueJobRunParameterError(
             parameter, f"expected seconds (a number) or a timedelta, got {type(value).__name__} {value!r}"

@@ -18,6 +18,7 @@ from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
 __all__ = [
     "EXECUTION_CLASSES",
+    "INT32_MAX",
     "MAX_PAGE_SIZE",
     "MAX_STOP_BATCH",
     "MAX_TIMEOUT_MINUTES",
@@ -25,6 +26,7 @@ __all__ = [
     "build_start_job_run_request",
     "check_choice",
     "check_int",
+    "check_max_capacity",
     "check_name",
     "normalize_arguments",
 ]
@@ -37,6 +39,12 @@ MAX_PAGE_SIZE = 200
 """GetJobRuns returns at most 200 runs per page."""
 MAX_STOP_BATCH = 25
 """BatchStopJobRun accepts at most 25 run ids per call."""
+INT32_MAX = 2**31 - 1
+"""The largest value of an AWS ``Integer`` (32-bit signed), the upper bound of every integer request field."""
+SHELL_CAPACITIES = (0.0625, 1.0)
+"""The MaxCapacity values of a Python shell job."""
+SPARK_CAPACITY = (2, 100)
+"""The whole numbers of DPUs a Spark job's MaxCapacity may be (no fraction)."""
 
 # The API's NameString/IdString pattern: any character but control characters other than tab.
 # (Its UTF-16 surrogate-pair range is every code point above the BMP in Python's terms.)
@@ -59,15 +67,50 @@ def check_name(parameter: str, value: object, *, max_length: int = 255) -> str:
     return value
 
 
-def check_int(parameter: str, value: object, *, minimum: int, maximum: int | None = None) -> int:
-    """Check an integer within bounds (``bool`` refused) and return it."""
+def shown_number(value: object) -> str:
+    """Return a number as error text, briefly: a 400-digit integer would flood the message (or fail to print)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_int(parameter: str, value: object, *, minimum: int, maximum: int | None = INT32_MAX) -> int:
+    """Check an integer within bounds (``bool`` refused) and return it.
+
+    The upper bound defaults to :data:`INT32_MAX`: AWS's integers are 32-bit, and a larger value would be
+    refused by Glue (or by botocore's serializer) after the request left.
+    """
     # bool is an int in Python, and True is never what a caller means by a number of minutes or workers.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise GlueJobRunParameterError(parameter, f"expected an integer, got {type(value).__name__} {value!r}")
+        raise GlueJobRunParameterError(
+            parameter, f"expected an integer, got {type(value).__name__} {shown_number(value)}"
+        )
     if value < minimum or (maximum is not None and value > maximum):
         allowed = f"{minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-        raise GlueJobRunParameterError(parameter, f"{value} is out of range; allowed: {allowed}")
+        raise GlueJobRunParameterError(parameter, f"{shown_number(value)} is out of range; allowed: {allowed}")
     return value
+
+
+def check_max_capacity(value: object) -> float:
+    """Check MaxCapacity as the API reference allows it and return it as a float.
+
+    Allowed: 0.0625 or 1 (Python shell jobs), or a whole number from 2 to 100 (Spark ETL and streaming jobs,
+    which "cannot have a fractional DPU allocation"). Which of the two applies depends on the job's command,
+    which the request does not carry, so any of these values passes.
+    """
+    allowed = "0.0625 or 1 (Python shell jobs), or a whole number from 2 to 100 (Spark jobs)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GlueJobRunParameterError(
+            "max_capacity", f"expected a number of DPUs, got {type(value).__name__} {shown_number(value)}"
+        )
+    # Compare before converting: float(10**400) raises OverflowError.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise GlueJobRunParameterError("max_capacity", f"{value!r} is not a finite number; allowed: {allowed}")
+    low, high = SPARK_CAPACITY
+    if value in SHELL_CAPACITIES or (low <= value <= high and value == int(value)):
+        return float(value)
+    raise GlueJobRunParameterError("max_capacity", f"{shown_number(value)} DPUs is not allowed; allowed: {allowed}")
 
 
 def check_choice(parameter: str, value: object, choices: tuple[str, ...]) -> str:
@@ -171,10 +214,7 @@ def build_start_job_run_request(
     if timeout is not None:
         request["Timeout"] = check_int("timeout", timeout, minimum=1, maximum=MAX_TIMEOUT_MINUTES - 1)
     if max_capacity is not None:
-        if isinstance(max_capacity, bool) or not isinstance(max_capacity, int | float):
-            raise GlueJobRunParameterError("max_capacity", f"expected a number of DPUs, got {max_capacity!r}")
-        if not math.isfinite(max_capacity) or max_capacity <= 0:
-            raise GlueJobRunParameterError("max_capacity", f"{max_capacity!r} must be a positive number of DPUs")
+        capacity = check_max_capacity(max_capacity)
         if worker_type is not None or number_of_workers is not None:
             raise GlueJobRunParameterError(
                 "max_capacity",
@@ -185,7 +225,7 @@ def build_start_job_run_request(
                 "max_capacity",
                 "cannot be set together with the deprecated allocated_capacity; use max_capacity",
             )
-        request["MaxCapacity"] = float(max_capacity)
+        request["MaxCapacity"] = capacity
     if security_configuration is not None:
         request["SecurityConfiguration"] = check_name("security_configuration", security_configuration)
     if notify_delay_after is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from airflow_glue_runs.arguments import mask_arguments
@@ -24,6 +24,7 @@ def run_summary(
     console_url: str | None,
     secret_arguments: Collection[str] = (),
     sent_arguments: Mapping[str, str] | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Return the JSON summary of a run: what it did, what it cost, and why it ended.
 
@@ -32,10 +33,16 @@ def run_summary(
     ``timeout`` (minutes), ``arguments`` (the run's arguments, secret values ``***``, without the
     ``--airflow-glue-runs-marker``), ``error_message``, ``state_detail``, ``console_url``. Fields Glue did not
     report are ``None``. ``sent_arguments`` stand in for the run's arguments when the run as seen carries none
-    (a trigger event leaves them out).
+    (a trigger event leaves them out). ``redact`` (a :class:`~airflow_glue_runs.masking.Redactor`) hides secret
+    values wherever else they appear: in Glue's ErrorMessage and StateDetail, and inside other arguments' values
+    (a JDBC URL that embeds the password).
     """
+    if redact is not None:
+        run = run.with_glue_text(redact)
     arguments = run.arguments if run.arguments is not None else (sent_arguments or {})
     shown = {key: value for key, value in arguments.items() if key != MARKER_ARGUMENT}
+    if redact is not None:
+        shown = {key: redact(value) if isinstance(value, str) else value for key, value in shown.items()}
     return {
         "job_name": run.job_name or job_name,
         "run_id": run.id,

@@ -30,7 +30,7 @@ from airflow_glue_runs.poller import (
 from airflow_glue_runs.run_options import check_flag, check_seconds
 from airflow_glue_runs.shared_client import ClientKey, lease_client
 from airflow_glue_runs.start_request import check_name
-from airflow_glue_runs.waiting import RunWatch, WaitResult
+from airflow_glue_runs.waiting import GLUE_TEXT_WITHHELD, RunWatch, WaitResult
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
@@ -60,6 +60,11 @@ class GlueJobRunTrigger(BaseTrigger):
         with ``queue_timeout``; None waits as long as Glue keeps it queued.
     :param stop_on_kill: when a user clears or marks the deferred task, ask Glue to stop the run (Airflow 3.3+
         calls :meth:`on_kill` then).
+    :param withhold_glue_text: leave Glue's ErrorMessage and StateDetail out of this trigger's log lines and
+        event (they read ``GLUE_TEXT_WITHHELD``). The operator asks for it when the task has secret arguments:
+        Glue's text may quote them, and the triggerer neither knows the values nor should it (its log lines and
+        events are not redacted by the task's secrets masker). The operator reads the text again when it
+        resumes and redacts it itself.
     :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
     :param region_name: the AWS region, overriding the connection's.
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
@@ -75,6 +80,7 @@ class GlueJobRunTrigger(BaseTrigger):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_queue_wait: float | None = None,
         stop_on_kill: bool = False,
+        withhold_glue_text: bool = False,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         verify: bool | str | None = None,
@@ -86,6 +92,7 @@ class GlueJobRunTrigger(BaseTrigger):
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or DEFAULT_POLL_INTERVAL
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
+        self.withhold_glue_text = check_flag("withhold_glue_text", withhold_glue_text)
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify
@@ -102,6 +109,7 @@ class GlueJobRunTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_queue_wait": self.max_queue_wait,
                 "stop_on_kill": self.stop_on_kill,
+                "withhold_glue_text": self.withhold_glue_text,
                 "aws_conn_id": self.aws_conn_id,
                 "region_name": self.region_name,
                 "verify": self.verify,
@@ -144,7 +152,10 @@ class GlueJobRunTrigger(BaseTrigger):
                 if skipped:
                     self.log.info("Glue answered again after %d skipped poll(s).", skipped)
                     skipped = 0
-                lines, result = watch.observe(observation.run, _now())
+                run = observation.run
+                if self.withhold_glue_text:
+                    run = run.with_glue_text(_withheld)
+                lines, result = watch.observe(run, _now())
                 for line in lines:
                     self.log.info("%s", line)
                 if result is not None:
@@ -189,3 +200,7 @@ class GlueJobRunTrigger(BaseTrigger):
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             await poller_registry().unsubscribe(watcher)
+
+
+def _withheld(_text: str) -> str:
+    return GLUE_TEXT_WITHHELD

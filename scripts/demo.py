@@ -27,7 +27,10 @@ BIN = Path(sys.executable).parent
 # Job definitions of the local Glue; the --local-glue-* default arguments script how their runs behave.
 DEMO_JOBS: dict[str, dict[str, Any]] = {
     "demo-daily-etl": {"default_arguments": {"--local-glue-duration": "3"}},
-    "demo-partition-etl": {"max_concurrent_runs": 50, "default_arguments": {"--local-glue-duration": "3"}},
+    "demo-partition-etl": {
+        "max_concurrent_runs": 50,
+        "default_arguments": {"--local-glue-duration": "3", "--enable-auto-scaling": "true"},
+    },
     "demo-sensor-etl": {"default_arguments": {"--local-glue-duration": "4"}},
     "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "8"}},
 }

@@ -106,7 +106,8 @@ def test_run_succeeds_by_default(glue: LocalGlue, client: Any) -> None:
     run = get_run(client, "plain", run_id)
     assert run["JobRunState"] == "SUCCEEDED"
     assert run["CompletedOn"] == run["StartedOn"] == run["LastModifiedOn"]
-    assert (run["ExecutionTime"], run["DPUSeconds"], run["Attempt"]) == (0, 0.0, 0)
+    assert (run["ExecutionTime"], run["Attempt"], run["LogGroupName"]) == (0, 0, "/aws-glue/jobs")
+    assert "DPUSeconds" not in run  # a STANDARD run without Auto Scaling
     assert (run["GlueVersion"], run["Timeout"], run["WorkerType"], run["NumberOfWorkers"]) == (
         "4.0",
         2880,
@@ -161,7 +162,8 @@ def test_each_final_state(
 
 
 def test_error_message_argument_and_execution_fields(glue: LocalGlue, client: Any, clock: FakeClock) -> None:
-    """A run argument overrides the job's plan; ExecutionTime and DPUSeconds follow workers and time spent."""
+    """A run argument overrides the job's plan; ExecutionTime follows time spent, a finished FLEX run's DPUSeconds
+    the workers too."""
     glue.create_job("etl", default_arguments={"--local-glue-duration": "30"}, worker_type="G.2X", number_of_workers=5)
     run_id = client.start_job_run(
         JobName="etl",
@@ -173,7 +175,8 @@ def test_error_message_argument_and_execution_fields(glue: LocalGlue, client: An
     )["JobRunId"]
     clock.advance(12.5)
     running = get_run(client, "etl", run_id)
-    assert (running["JobRunState"], running["ExecutionTime"], running["DPUSeconds"]) == ("RUNNING", 12, 120.0)
+    assert (running["JobRunState"], running["ExecutionTime"]) == ("RUNNING", 12)
+    assert "DPUSeconds" not in running  # Glue reports it once the run is over
     clock.advance(20)
     run = get_run(client, "etl", run_id)
     assert (run["JobRunState"], run["ErrorMessage"], run["ExecutionTime"]) == ("FAILED", "boom", 30)
@@ -573,3 +576,55 @@ def test_local_glue_process_serves_and_always_stops() -> None:
     assert endpoint.startswith("http://127.0.0.1:")
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(endpoint, timeout=5)
+
+
+def test_get_job_runs_lists_newest_first_across_pages(glue: LocalGlue, client: Any, clock: FakeClock) -> None:
+    """GetJobRuns lists a job's runs newest first, as AWS documents, and the paginator keeps that order."""
+    glue.create_job("order", max_concurrent_runs=10, default_arguments={"--local-glue-duration": "600"})
+    started = []
+    for _ in range(5):
+        started.append(client.start_job_run(JobName="order")["JobRunId"])
+        clock.advance(1)
+    pages = client.get_paginator("get_job_runs").paginate(JobName="order", PaginationConfig={"PageSize": 2})
+    listed = [run["Id"] for page in pages for run in page["JobRuns"]]
+    assert listed == started[::-1]
+    late = client.start_job_run(JobName="order")["JobRunId"]
+    assert client.get_job_runs(JobName="order", MaxResults=1)["JobRuns"][0]["Id"] == late
+
+
+def test_queue_slots_still_go_oldest_first(glue: LocalGlue, client: Any, clock: FakeClock) -> None:
+    """Listing newest first does not change who gets a freed slot: the oldest queued run does."""
+    glue.create_job("slots", max_concurrent_runs=1, default_arguments={"--local-glue-duration": "10"})
+    client.start_job_run(JobName="slots")
+    first = client.start_job_run(JobName="slots", JobRunQueuingEnabled=True)["JobRunId"]
+    clock.advance(1)
+    second = client.start_job_run(JobName="slots", JobRunQueuingEnabled=True)["JobRunId"]
+    clock.advance(10)
+    assert get_run(client, "slots", first)["JobRunState"] == "RUNNING"
+    assert get_run(client, "slots", second)["JobRunState"] == "WAITING"
+
+
+@pytest.mark.parametrize(
+    ("options", "arguments", "reported"),
+    [
+        ({"ExecutionClass": "FLEX"}, {}, True),
+        ({}, {"--enable-auto-scaling": "true"}, True),
+        ({}, {}, False),
+        ({"ExecutionClass": "STANDARD"}, {"--enable-auto-scaling": "false"}, False),
+    ],
+)
+def test_fields_glue_fills_on_every_run(
+    glue: LocalGlue, client: Any, clock: FakeClock, options: dict[str, str], arguments: dict[str, str], reported: bool
+) -> None:
+    """GetJobRun and GetJobRuns show the same realistic fields; DPUSeconds on finished FLEX or Auto Scaling runs."""
+    glue.create_job("fields", glue_version="4.0", worker_type="G.2X", number_of_workers=3)
+    run_id = client.start_job_run(JobName="fields", Arguments={"--local-glue-duration": "20", **arguments}, **options)[
+        "JobRunId"
+    ]
+    clock.advance(30)
+    run = get_run(client, "fields", run_id)
+    assert client.get_job_runs(JobName="fields")["JobRuns"] == [run]
+    assert (run["Attempt"], run["GlueVersion"], run["LogGroupName"]) == (0, "4.0", "/aws-glue/jobs")
+    assert (run["WorkerType"], run["NumberOfWorkers"], run["MaxCapacity"]) == ("G.2X", 3, 6.0)
+    assert run["ExecutionClass"] == options.get("ExecutionClass", "STANDARD")
+    assert run.get("DPUSeconds") == (20 * 3 * 2.0 if reported else None)

@@ -260,7 +260,7 @@ def test_every_ending_has_its_exception_and_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each final state and a queue timeout fail the task with their own type, naming job, run, state, reason, link."""
-    glue.create_job("states", max_concurrent_runs=10)
+    glue.create_job("states", max_concurrent_runs=10, default_arguments={"--enable-auto-scaling": "true"})
     glue.create_job("busy", max_concurrent_runs=1)
     glue.client().start_job_run(JobName="busy", Arguments={"--local-glue-duration": "600"})
     pushes = _count_xcom_pushes(monkeypatch)

@@ -18,6 +18,7 @@ from airflow_glue_runs.exceptions import (
     GlueInternalServiceError,
     GlueInvalidInputError,
     GlueJobRunFailedError,
+    GlueJobRunStartUnconfirmedError,
     GlueThrottlingError,
 )
 from airflow_glue_runs.job_run import JobRun, JobRunState
@@ -356,3 +357,119 @@ def test_clear_waits_for_the_run_it_stopped_before_starting_afresh(glue: LocalGl
     assert fresh != first
     assert glue.client().get_job_run(JobName=JOB, RunId=first)["JobRun"]["JobRunState"] == "STOPPED"
     assert glue.run_count(JOB) == 2
+
+
+# -- a run id never lost when the marker search fails ---------------------------------------------------------
+
+
+class Ticks:
+    """A monotonic clock that advances one second per reading (the search's patience counts readings)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _outage(times: int) -> Any:
+    """A search that fails with a Glue 5xx ``times`` times, then answers with the run."""
+    found = JobRun(id="jr_found", state=JobRunState.RUNNING)
+    errors = [GlueInternalServiceError("GetJobRuns", "InternalServiceException", f"outage {i}") for i in range(times)]
+
+    def find() -> JobRun | None:
+        if errors:
+            raise errors.pop(0)
+        return found
+
+    return find
+
+
+def test_start_once_keeps_looking_through_a_search_outage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing search is retried (pauses growing, capped) and the run found later is adopted; no second start."""
+    monkeypatch.setattr(reattach, "_clock", Ticks())
+    monkeypatch.setattr(reattach, "SEARCH_PAUSE", 5.0)
+    monkeypatch.setattr(reattach, "SEARCH_PAUSE_MAX", 20.0)
+    start = Script(ConnectionClosedError(endpoint_url="u"))
+    sleeps: list[float] = []
+    run_id, found = start_once(start, _outage(4), log=LOG, backoff=1.0, sleep=sleeps.append, token="t")
+    assert run_id == "jr_found"
+    assert found is not None
+    assert start.calls == 1
+    assert sleeps == [1.0, 5.0, 10.0, 20.0, 20.0]
+
+
+def test_start_once_search_outage_past_patience_names_the_marker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search failing beyond SEARCH_PATIENCE raises GlueJobRunStartUnconfirmedError naming the marker; no resend."""
+    monkeypatch.setattr(reattach, "_clock", Ticks())
+    monkeypatch.setattr(reattach, "SEARCH_PATIENCE", 3.0)
+    start = Script(ConnectionClosedError(endpoint_url="u"))
+    with pytest.raises(GlueJobRunStartUnconfirmedError) as info:
+        start_once(start, _outage(100), log=LOG, sleep=lambda _: None, job_name=JOB, token="abc123")
+    assert start.calls == 1
+    assert info.value.marker == f"{MARKER_ARGUMENT}=abc123"
+    assert f"{MARKER_ARGUMENT}=abc123" in str(info.value)
+    assert "InternalServiceException" in str(info.value)
+    assert isinstance(info.value.__cause__, GlueInternalServiceError)
+
+
+def test_start_once_search_refused_fails_at_once_naming_the_marker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search that is refused (access denied) is not retried: the error names the marker at once."""
+    denied = GlueAccessDeniedError("GetJobRuns", "AccessDeniedException", "no glue:GetJobRuns")
+
+    def find() -> JobRun | None:
+        raise denied
+
+    start = Script(ConnectionClosedError(endpoint_url="u"))
+    with pytest.raises(GlueJobRunStartUnconfirmedError, match="no glue:GetJobRuns") as info:
+        start_once(start, find, log=LOG, sleep=lambda _: None, token="abc")
+    assert f"{MARKER_ARGUMENT}=abc" in str(info.value)
+    assert start.calls == 1
+
+
+def test_lost_answer_and_failing_search_leave_the_run_findable_and_stoppable(
+    glue: LocalGlue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lost StartJobRun answer + GetJobRuns 5xx spell: the task fails naming the marker, the pending record keeps
+    it, a retry reattaches to the run, and a Clear stops it before starting a fresh one."""
+    monkeypatch.setattr(reattach, "_clock", Ticks())
+    monkeypatch.setattr(reattach, "SEARCH_PATIENCE", 2.0)
+    monkeypatch.setattr(reattach, "SEARCH_PAUSE", 0.0)
+    glue.create_job(JOB, max_concurrent_runs=3, default_arguments={"--local-glue-duration": "600"})
+    store = FakeStateStore()
+    no_retries = {"retries": {"mode": "standard", "total_max_attempts": 1}}
+    glue.inject_fault("StartJobRun", "drop_response")
+    glue.inject_fault("GetJobRuns", "server_error", times=2)
+    with pytest.raises(GlueJobRunStartUnconfirmedError) as info:
+        op(botocore_config=no_retries).execute(task_context(FakeTI(try_number=1, max_tries=1), store))  # type: ignore[arg-type]
+    assert glue.calls() == {"StartJobRun": 1, "GetJobRuns": 2}  # the search retried once, then gave up
+    [orphan] = [run["Id"] for run in glue.client().get_job_runs(JobName=JOB)["JobRuns"]]
+    record = RunRecord.from_json(store.values[STATE_KEY])
+    assert record is not None
+    assert record.run_id is None
+    assert info.value.marker == f"{MARKER_ARGUMENT}={record.token}"
+    arguments = glue.client().get_job_run(JobName=JOB, RunId=orphan)["JobRun"]["Arguments"]
+    assert arguments[MARKER_ARGUMENT] == record.token
+
+    retried = op(wait_for_completion=False).execute(task_context(FakeTI(try_number=2, max_tries=1), store))  # type: ignore[arg-type]
+    assert retried == orphan
+    store.values[STATE_KEY] = {**store.values[STATE_KEY], "run_id": None}  # as if the retry had died too
+
+    glue.reset_counters()
+    fresh = op(wait_for_completion=False).execute(task_context(FakeTI(try_number=3, max_tries=3), store))  # type: ignore[arg-type]
+    assert fresh != orphan
+    assert glue.calls()["BatchStopJobRun"] == 1
+    state = glue.client().get_job_run(JobName=JOB, RunId=orphan)["JobRun"]["JobRunState"]
+    assert state in ("STOPPING", "STOPPED")
+
+
+def test_on_kill_survives_a_failing_search(glue: LocalGlue) -> None:
+    """Killed while StartJobRun was in flight and Glue cannot be searched: on_kill logs the marker and returns."""
+    glue.create_job(JOB)
+    task = op(botocore_config={"retries": {"mode": "standard", "total_max_attempts": 1}})
+    task._identity = identity()
+    task._progress.start_attempted = True
+    glue.inject_fault("GetJobRuns", "server_error")
+    task.on_kill()
+    assert glue.calls() == {"GetJobRuns": 1}

@@ -77,3 +77,58 @@ def test_allocated_capacity_warns() -> None:
     with pytest.warns(DeprecationWarning, match="use max_capacity"):
         request = build_start_job_run_request("etl", allocated_capacity=10)
     assert request["AllocatedCapacity"] == 10
+
+
+@pytest.mark.parametrize("capacity", [0.0625, 1, 1.0, 2, 2.0, 10, 100, 100.0])
+def test_max_capacity_allowed_values(capacity: float) -> None:
+    """The seed's MaxCapacity values (0.0625 or 1 for Python shell, whole 2-100 for Spark) are sent as floats."""
+    assert build_start_job_run_request("etl", max_capacity=capacity)["MaxCapacity"] == float(capacity)
+
+
+@pytest.mark.parametrize("capacity", [0.1, 0.5, 1.5, 2.5, 0, -1, 101, 250, 99.9, 10**400, float("inf"), float("nan")])
+def test_max_capacity_refused_values(capacity: float) -> None:
+    """Fractions, values out of 2-100, huge ints and non-finite floats raise a parameter error naming max_capacity."""
+    with pytest.raises(GlueJobRunParameterError, match=r"0\.0625 or 1 .* whole number from 2 to 100") as info:
+        build_start_job_run_request("etl", max_capacity=capacity)
+    assert info.value.parameter == "max_capacity"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "limit"),
+    [("number_of_workers", 2**31 - 1), ("notify_delay_after", 2**31 - 1), ("timeout", 10079)],
+)
+def test_integers_stop_at_aws_limits(parameter: str, limit: int) -> None:
+    """Integer fields accept their largest AWS value and refuse the next one (32-bit ints, Timeout < 7 days)."""
+    assert build_start_job_run_request("etl", **{parameter: limit})
+    with pytest.raises(GlueJobRunParameterError, match=f"allowed: 1 to {limit}") as info:
+        build_start_job_run_request("etl", **{parameter: limit + 1})
+    assert info.value.parameter == parameter
+
+
+def test_allocated_capacity_range() -> None:
+    """The deprecated allocated_capacity is refused outside 2-100 by name, huge values included."""
+    for value in (1, 101, 10**400):
+        with (
+            pytest.warns(DeprecationWarning, match="deprecated"),
+            pytest.raises(GlueJobRunParameterError, match="2 to 100") as info,
+        ):
+            build_start_job_run_request("etl", allocated_capacity=value)
+        assert info.value.parameter == "allocated_capacity"
+
+
+@pytest.mark.parametrize("parameter", ["timeout", "number_of_workers", "notify_delay_after"])
+def test_huge_integers_raise_parameter_errors(parameter: str) -> None:
+    """A number far beyond any limit raises GlueJobRunParameterError (never OverflowError) with a short message."""
+    with pytest.raises(GlueJobRunParameterError, match="an integer of 1329 bits is out of range") as info:
+        build_start_job_run_request("etl", **{parameter: 10**400})
+    assert info.value.parameter == parameter
+    assert len(str(info.value)) < 200
+
+
+def test_huge_seconds_raise_parameter_errors() -> None:
+    """check_seconds refuses an int too large for a float by name (poll_interval=10**400 was an OverflowError)."""
+    from airflow_glue_runs.run_options import check_seconds
+
+    with pytest.raises(GlueJobRunParameterError, match="too large") as info:
+        check_seconds("poll_interval", 10**400)
+    assert info.value.parameter == "poll_interval"

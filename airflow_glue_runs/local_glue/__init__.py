@@ -39,7 +39,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from airflow_glue_runs.local_glue._moto import _CONTROL_PATH, FAULT_KINDS, _handler_class, _Service, moto_app
+from airflow_glue_runs.local_glue._http import _handler_class
+from airflow_glue_runs.local_glue._moto import _CONTROL_PATH, FAULT_KINDS, _Service, moto_app
 from airflow_glue_runs.local_glue._rules import JOB_RUN_STATES
 
 if TYPE_CHECKING:

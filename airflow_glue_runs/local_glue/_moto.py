@@ -1,4 +1,4 @@
-"""Everything that touches moto's internals: the scripted run class, the backends, the WSGI middleware.
+"""Everything that touches moto's Glue internals: the scripted run class, the backends, the WSGI middleware.
 
 moto is pinned (``moto[server]>=5.2.5,<5.3``) because this module relies on its internals.
 """
@@ -15,13 +15,12 @@ import os
 import re
 import socket
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
-from http import HTTPStatus
-from typing import Any, cast
+from typing import Any
 
+from airflow_glue_runs.local_glue._http import DROPPED, discard, respond
 from airflow_glue_runs.local_glue._rules import (
     _ACTIVE,
     _FINAL,
@@ -64,7 +63,6 @@ _GLUE_ERROR_CODES = (
     "ResourceNumberLimitExceededException",
 )
 FAULT_KINDS = (*_HTTP_FAULTS, "drop", "drop_response", *_GLUE_ERROR_CODES)
-_DROPPED = "local_glue.dropped"  # environ key: the middleware closed the connection, send nothing
 _CONTROL_PATH = "/_local_glue/"
 _CONTROL_METHODS = (
     *("inject_fault", "calls", "connections", "reset_counters"),
@@ -165,7 +163,7 @@ class _Service:
             fault = self._take_fault(operation)
             if fault is not None and fault.kind == "drop_response":
                 # Glue acts on the request; the answer is lost on the way back (the client cannot tell).
-                self._answer(operation, region.group(1) if region else self.region, environ, _discard)
+                self._answer(operation, region.group(1) if region else self.region, environ, discard)
                 return self._drop(environ)
             if fault is not None:
                 return self._fault(fault, environ, start_response)
@@ -179,13 +177,13 @@ class _Service:
                 body = json.loads(environ["wsgi.input"].read() or b"{}")
                 backend = _glue_backends()[self.account][region]
                 handler = self._start_job_run if operation == "StartJobRun" else self._batch_stop_job_run
-                return _respond(start_response, 200, handler(backend, body))
+                return respond(start_response, 200, handler(backend, body))
             request = _opaque_token(environ["wsgi.input"].read(), wrap=False)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(request), str(len(request))
             return [_opaque_token(b"".join(self.moto_app(environ, start_response)), wrap=True)]
         except _GlueError as error:
             payload = {"__type": error.code, "message": error.message}
-            return _respond(start_response, error.status, payload)
+            return respond(start_response, error.status, payload)
 
     # The two Glue operations implemented here.
 
@@ -224,7 +222,7 @@ class _Service:
         run.extra["ExecutionClass"] = body.get("ExecutionClass") or job.execution_class
         if body.get("ExecutionRoleSessionPolicy"):
             run.extra["ExecutionRoleSessionPolicy"] = body["ExecutionRoleSessionPolicy"]
-        job.job_runs.append(run)
+        job.job_runs.insert(0, run)  # newest first, as AWS lists them (moto's paginator follows the list)
         run.script.timeline(now)  # a queued run takes a free slot at once
         return {"JobRunId": run.job_run_id}
 
@@ -268,7 +266,7 @@ class _Service:
 
     @staticmethod
     def _drop(environ: dict[str, Any]) -> Iterable[bytes]:
-        environ[_DROPPED] = True
+        environ[DROPPED] = True
         with contextlib.suppress(OSError):
             environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
         return []
@@ -280,7 +278,7 @@ class _Service:
             return _Service._drop(environ)
         status, code, message = _HTTP_FAULTS.get(fault.kind) or (0, fault.kind, f"{fault.kind} {_INJECTED}")
         error = _GlueError(code, fault.message or message, status or None)
-        return _respond(start_response, error.status, {"__type": error.code, "message": error.message})
+        return respond(start_response, error.status, {"__type": error.code, "message": error.message})
 
     # The control API: the same for LocalGlue (in process) and LocalGlueControl (over HTTP).
 
@@ -383,11 +381,11 @@ class _Service:
             arguments = json.loads(environ["wsgi.input"].read() or b"{}")
             if not isinstance(arguments, dict):
                 raise ValueError("the request body must be a JSON object of keyword arguments")
-            return _respond(start_response, 200, {"result": self.control(method, arguments)})
+            return respond(start_response, 200, {"result": self.control(method, arguments)})
         except (ValueError, TypeError) as error:
-            return _respond(start_response, 400, {"error": "ValueError", "message": str(error)})
+            return respond(start_response, 400, {"error": "ValueError", "message": str(error)})
         except LookupError as error:
-            return _respond(start_response, 404, {"error": "LookupError", "message": str(error.args[0])})
+            return respond(start_response, 404, {"error": "LookupError", "message": str(error.args[0])})
 
 
 def _opaque_token(body: bytes, *, wrap: bool) -> bytes:
@@ -420,7 +418,7 @@ def _find_run(job: Any, run_id: str) -> Any:
 
 def _peers_of(job: Any) -> Callable[[], tuple[list[_Run], int]]:
     def peers() -> tuple[list[_Run], int]:
-        runs = [run.script for run in job.job_runs if hasattr(run, "script")]
+        runs = [run.script for run in reversed(job.job_runs) if hasattr(run, "script")]
         return runs, int(job.execution_property.get("MaxConcurrentRuns", 1))
 
     return peers
@@ -439,84 +437,3 @@ def _check_start_request(body: Mapping[str, Any]) -> None:
         problems.append("ExecutionClass must be FLEX or STANDARD")
     if problems:
         raise _GlueError("InvalidInputException", "; ".join(problems))
-
-
-def _discard(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
-    """A WSGI start_response for an answer that will never be sent."""
-    return lambda data: None
-
-
-def _respond(start_response: Callable[..., Any], status: int, payload: object) -> list[bytes]:
-    body = json.dumps(payload).encode()
-    headers = [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))]
-    headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
-    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-    return [body]
-
-
-@cache
-def _handler_class() -> type[Any]:
-    """Build (once) the request handler: moto's, with working HTTP/1.1 keep-alive.
-
-    werkzeug's ``run_wsgi`` sends ``Connection: close`` with every response whatever the protocol version, then
-    drains the socket in a way that would swallow the next request of a kept-alive connection. This handler
-    buffers the request body and the app's answer, and writes the answer with a Content-Length.
-    """
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    class KeepAliveHandler(MotoRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = 300  # an idle kept-alive connection is closed after this many seconds
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes: with Nagle's algorithm and delayed ACKs, a kept-alive
-            # connection would stall about 40 ms per answer.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            cast(_Service, self.server.app).sockets.add(self.connection)
-
-        def finish(self) -> None:
-            cast(_Service, self.server.app).sockets.discard(self.connection)
-            super().finish()
-
-        def run_wsgi(self) -> None:
-            if self.headers.get("Expect", "").lower().strip() == "100-continue":
-                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            environ = self.make_environ()
-            if environ.get("wsgi.input_terminated"):  # chunked: werkzeug already wraps the stream
-                body = environ["wsgi.input"].read()
-            else:
-                body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
-            environ["wsgi.input"] = io.BytesIO(body)
-            answer: list[Any] = []
-
-            def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Any:
-                answer[:] = [status, headers]
-                return lambda data: None
-
-            try:
-                result = self.server.app(environ, start_response)
-                try:
-                    content = b"".join(result)
-                finally:
-                    getattr(result, "close", lambda: None)()
-            except Exception:
-                log.exception("local Glue: error answering %s", environ.get("HTTP_X_AMZ_TARGET", self.path))
-                answer, content = ["500 Internal Server Error", []], b""
-            if environ.get(_DROPPED):
-                self.close_connection = True
-                return
-            code, _, reason = answer[0].partition(" ")
-            self.send_response(int(code), reason)
-            for key, value in answer[1]:
-                if key.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(content)
-
-        def log(self, type: str, message: str, *args: Any) -> None:
-            log.log(logging.WARNING if type == "error" else logging.DEBUG, message, *args)
-
-    return KeepAliveHandler

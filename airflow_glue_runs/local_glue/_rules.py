@@ -198,7 +198,6 @@ class _Run:
             StartedOn=_datetime(self.created),
             LastModifiedOn=_datetime(last.at),
             ExecutionTime=execution_time,
-            DPUSeconds=execution_time * dpus,
             MaxCapacity=dpus,
             Attempt=0,
             Timeout=self.timeout_minutes,
@@ -207,11 +206,19 @@ class _Run:
         )
         if last.state in _FINAL:
             described["CompletedOn"] = _datetime(last.at)
+            if _reports_dpu_seconds(described):
+                described["DPUSeconds"] = execution_time * dpus
             if last.message:
                 described["ErrorMessage"] = last.message
         if any(step.state == "WAITING" for step in steps):
             described["StateDetail"] = _WAITING_DETAIL
         return described
+
+
+def _reports_dpu_seconds(run: Mapping[str, Any]) -> bool:
+    """Whether Glue reports DPUSeconds for a finished run: FLEX runs and Auto Scaling runs only (the API reference)."""
+    arguments = run.get("Arguments") or {}
+    return run.get("ExecutionClass") == "FLEX" or str(arguments.get("--enable-auto-scaling", "")).lower() == "true"
 
 
 def _admit_queued(runs: Sequence[_Run], max_concurrent: int, now: float) -> None:
