@@ -34,10 +34,17 @@ __all__ = [
     "dag_bag",
     "deserialize",
     "import_string",
+    "needs_airflow_3_1",
     "needs_airflow_3_3",
     "serialize",
     "update_dag_parsing_results",
 ]
+
+needs_airflow_3_1 = pytest.mark.skipif(
+    AIRFLOW_VERSION < (3, 1),
+    reason="needs Airflow 3.1+: Airflow 3.0 fails a task whose process was killed without retrying it",
+)
+"""Mark a test that needs a killed task process to be retried (Airflow 3.1 added that)."""
 
 needs_airflow_3_3 = pytest.mark.skipif(
     AIRFLOW_VERSION < (3, 3), reason="needs Airflow 3.3+ (BaseTrigger.on_kill on a user's clear or mark)"

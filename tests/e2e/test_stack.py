@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 import pytest
 from airflow_stack import AirflowStack, StackError, wait_for
-from airflow_versions import needs_airflow_3_3
+from airflow_versions import needs_airflow_3_1, needs_airflow_3_3
 from support import cli_json, load_demo
 
 from airflow_glue_runs.console import console_url
@@ -175,6 +175,7 @@ def test_sensor_and_queuing_examples_end_as_expected(report_stack_on_failure: Ai
     assert sensor_ti["try_number"] == 1  # reschedule pokes are not retries
 
 
+@needs_airflow_3_1
 def test_retry_reattaches_to_the_earlier_run(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
     """A worker killed mid-wait fails the try; the retry waits for the same Glue run and no second run starts."""
     stack = report_stack_on_failure
