@@ -72,6 +72,8 @@ def _create_jobs(glue: LocalGlue) -> None:
         plan = {"--conf": JOB_CONF}
         if job.endswith("_fail"):
             plan |= {"--local-glue-final-state": "FAILED", "--local-glue-error-message": ERROR_MESSAGE}
+        if job.endswith("_ok"):
+            plan["--enable-auto-scaling"] = "true"  # Glue reports DPUSeconds only for Auto Scaling and FLEX runs
         if job == "retried":
             plan["--local-glue-duration"] = "0.5"
         if job == "keyed":
