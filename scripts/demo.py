@@ -32,7 +32,8 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
         "default_arguments": {"--local-glue-duration": "3", "--enable-auto-scaling": "true"},
     },
     "demo-sensor-etl": {"default_arguments": {"--local-glue-duration": "4"}},
-    "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "8"}},
+    # Long enough that the slot is still taken when a loaded scheduler gets to the next task (8 s was not, at times).
+    "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "15"}},
 }
 # What each example DAG is expected to end as, and which tasks may fail (the queuing DAG fails on purpose).
 EXPECTED: dict[str, tuple[str, set[str]]] = {
