@@ -123,11 +123,9 @@ class LogScript:
 
     def write_due(self, logs_backend: Any, now: float) -> None:
         """Put every scripted text due by ``now`` into moto's logs backend (groups and streams made as needed)."""
-        from moto.logs.models import LogGroup
-
         for name in {write.group for write in self.writes} - logs_backend.groups.keys():
             # Glue's groups exist before a run writes; its streams appear with their first line.
-            logs_backend.groups[name] = LogGroup(logs_backend.account_id, logs_backend.region_name, name)
+            logs_backend.create_log_group(name, {})
         while self.written < len(self.writes) and self.writes[self.written].at <= now:
             write = self.writes[self.written]
             group = logs_backend.groups[write.group]

@@ -175,7 +175,9 @@ class _Service:
                 return self._fault(fault, environ, start_response)
             return self._answer(operation, region.group(1) if region else self.region, environ, start_response)
 
-    def _logs_request(self, operation: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    def _logs_request(
+        self, operation: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         """Count and fault a CloudWatch Logs call like a Glue one; write the scripted lines due; let moto answer."""
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
         region = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
