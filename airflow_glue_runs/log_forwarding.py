@@ -73,6 +73,12 @@ _THROTTLING = frozenset({"ThrottlingException", "Throttling", "LimitExceededExce
 _TRANSIENT = frozenset({"ServiceUnavailableException", "ServiceUnavailable", "InternalServerError"})
 
 
+def is_backoff_error(error: BaseException) -> bool:
+    """Whether a failed read calls for backing off: throttling, a transient fault or a connection problem."""
+    code = _error_code(error)
+    return code in _THROTTLING or code in _TRANSIENT or _is_connection_error(error)
+
+
 class RunLogs:
     """What forwarding one run's lines needs between reads; no I/O.
 
@@ -101,6 +107,8 @@ class RunLogs:
         self.secret_arguments = tuple(secret_arguments)
         self.secrets = tuple(secrets)
         self.location: LogLocation | None = None
+        self.not_before: int | None = None
+        """Epoch ms before which nothing is forwarded (a trigger rebuilt after a triggerer restart)."""
         self.disabled = False
         self.skip = 0
         self._backoff = 0
@@ -115,6 +123,8 @@ class RunLogs:
         self.secrets = tuple(sorted(set(self.secrets) | set(found), key=len, reverse=True))
         if self.position is None:
             self.position = LogPosition(_ms(run.started_on, time.time()))
+        if self.not_before is not None:
+            self.position.advance_to(self.not_before)
 
     @property
     def ready(self) -> bool:
@@ -182,7 +192,7 @@ class RunLogs:
                 "as the Glue run ends."
             )
             return self._once("denied", logging.WARNING, message)
-        if code in _THROTTLING or code in _TRANSIENT or _is_connection_error(error):
+        if is_backoff_error(error):
             self._backoff = min(_MAX_SKIP, max(1, self._backoff * 2))
             self.skip = self._backoff
             message = f"Glue log forwarding of run {self.run_id} backs off ({code}: {error}); lines are read later."
@@ -298,3 +308,46 @@ class WorkerLogForwarder:
         if final:
             for line in logs.drain():
                 self.log.info("%s", line)
+
+
+def worker_forwarder(
+    hook: Any,
+    job_name: str,
+    run_id: str,
+    mode: ForwardLogs,
+    *,
+    log: logging.Logger | Any,
+    position: Mapping[str, Any] | None = None,
+    secret_arguments: Collection[str] = (),
+    secrets: Sequence[str] = (),
+) -> WorkerLogForwarder | None:
+    """Return the worker's forwarder of one run's lines through ``hook``'s connection, or None when ``mode`` is off.
+
+    :param hook: a :class:`~airflow_glue_runs.hooks.GlueJobRunHook` (its connection, region and config).
+    :param position: a :meth:`LogPosition.to_json` to go on from (None: the run's start).
+    """
+    if not mode:
+        return None
+    clients: list[Any] = []
+
+    def client() -> Any:
+        if not clients:
+            clients.append(hook.logs_client())
+        return clients[0]
+
+    def job_defaults() -> Mapping[str, str]:
+        try:
+            return dict(hook.get_job_default_arguments(job_name))
+        except Exception as error:  # the run's own arguments still locate the logs
+            log.warning("Could not read the DefaultArguments of Glue job %s for its log location: %s", job_name, error)
+            return {}
+
+    logs = RunLogs(
+        job_name,
+        run_id,
+        mode,
+        LogPosition.from_json(position) if position else None,
+        secret_arguments=secret_arguments,
+        secrets=secrets,
+    )
+    return WorkerLogForwarder(logs, client=client, job_defaults=job_defaults, log=log, region=hook.conn_region_name)
