@@ -81,9 +81,18 @@ def run_dag(airflow_db: Path, operator: type, failures: list[BaseException], **k
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferred"])
 def test_operator_forwards_every_line_once_in_order(
-    glue: LocalGlue, airflow_db: Path, job: str, deferrable: bool, capfd: pytest.CaptureFixture[str]
+    glue: LocalGlue,
+    airflow_db: Path,
+    job: str,
+    deferrable: bool,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Driver lines reach the task log exactly once, in order, the split line whole, the late line included."""
+    """Driver lines reach the task log exactly once, in order, the split line whole, the late line included.
+
+    No ingestion lag: the run's lines are read over several polls while it runs, so window edges are crossed.
+    """
+    monkeypatch.setattr(log_forwarding, "INGEST_LAG", 0.0)
     failures: list[BaseException] = []
     run_dag(
         airflow_db,
