@@ -378,7 +378,7 @@ class GlueJobRunOperator(BaseOperator):
                 forward_logs=self.forward_logs,
                 secret_arguments=self.secret_arguments,
                 log_position=self._logs.logs.position.to_json() if self._logs and self._logs.logs.position else None,
-                deferred_at=time.time(),
+                deferred_at=time.time() if self.forward_logs else None,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,

@@ -244,7 +244,7 @@ class GlueJobRunSensor(BaseSensorOperator):
                 stop_on_kill=False,  # the sensor does not own the run
                 forward_logs=self.forward_logs,
                 secret_arguments=self.secret_arguments,
-                deferred_at=time.time(),
+                deferred_at=time.time() if self.forward_logs else None,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,
