@@ -256,6 +256,10 @@ class WorkerLogForwarder:
         self.log = log
         self.region = region
 
+    def position_json(self) -> dict[str, Any] | None:
+        """Return the position reached, as JSON data (None before the first read)."""
+        return self.logs.position.to_json() if self.logs.position is not None else None
+
     def poll(self, run: JobRun, *, final: bool = False) -> None:
         """Read and log what the run's streams gained; with ``final`` read up to now and the held lines too."""
         try:

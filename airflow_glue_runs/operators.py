@@ -124,10 +124,9 @@ class GlueJobRunOperator(BaseOperator):
     :param poll_interval: seconds between two reads of the run (default 30).
     :param max_queue_wait: seconds (or a ``timedelta``) the run may stay WAITING in Glue's queue before the task
         stops it and fails with ``GlueJobRunQueueTimeoutError``; ``None`` (default) waits as long as Glue keeps it.
-    :param forward_logs: copy the run's CloudWatch lines into the task log while it runs and once more after it
-        ends: ``False`` (default, nothing is read), ``True`` (the driver's ``/output`` and ``/error`` streams) or
-        ``"all"`` (executors too). Needs ``logs:FilterLogEvents``; a log error never changes the task's outcome.
-        Secret argument values are masked. Templated. See the README's "Glue logs".
+    :param forward_logs: copy the run's CloudWatch lines (secrets masked) into the task log as it runs and after it
+        ends: ``False`` (default: nothing read), ``True`` (driver ``/output``, ``/error``) or ``"all"`` (executors
+        too). Needs ``logs:FilterLogEvents``; log errors never change the outcome. Templated; README "Glue logs".
     :param stop_on_kill: stop the run (BatchStopJobRun) when the task is killed on the worker, times out
         (``execution_timeout``), or is cleared, marked failed or marked success while deferred (default ``True``).
     :param aws_conn_id: the Airflow AWS connection.
@@ -287,7 +286,15 @@ class GlueJobRunOperator(BaseOperator):
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
         watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
-        self._logs = self._log_forwarder(run.id)
+        self._logs = worker_forwarder(
+            self.hook,
+            self.job_name,
+            run.id,
+            self.forward_logs,
+            log=self.log,
+            secret_arguments=self.secret_arguments,
+            secrets=[arguments.values[key] for key in arguments.secret_keys],
+        )
         result = self._observe(watch, run)
         if result is None and self.deferrable:
             self._defer(run)
@@ -333,18 +340,6 @@ class GlueJobRunOperator(BaseOperator):
             self._logs.poll(run)
         return result
 
-    def _log_forwarder(self, run_id: str) -> WorkerLogForwarder | None:
-        arguments = self._prepare_arguments()
-        return worker_forwarder(
-            self.hook,
-            self.job_name,
-            run_id,
-            self.forward_logs,
-            log=self.log,
-            secret_arguments=self.secret_arguments,
-            secrets=[arguments.values[key] for key in arguments.secret_keys],
-        )
-
     def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
         """Poll until the run is over; the task's ``execution_timeout`` bounds this loop (then ``on_kill`` runs).
 
@@ -377,7 +372,7 @@ class GlueJobRunOperator(BaseOperator):
                 stop_on_kill=self.stop_on_kill,
                 forward_logs=self.forward_logs,
                 secret_arguments=self.secret_arguments,
-                log_position=self._logs.logs.position.to_json() if self._logs and self._logs.logs.position else None,
+                log_position=self._logs.position_json() if self._logs is not None else None,
                 deferred_at=time.time() if self.forward_logs else None,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
