@@ -34,6 +34,7 @@ from typing import Any
 
 from airflow_glue_runs import log_forwarding
 from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.log_client import TokenBucket, build_logs_client
 from airflow_glue_runs.log_forwarding import RunLogs, filter_request, is_backoff_error
 from airflow_glue_runs.shared_client import ClientKey, lease_client
 
@@ -60,27 +61,6 @@ def _calls_per_second() -> float:
     except ImportError:
         from airflow.configuration import conf
     return float(conf.getfloat("glue_runs", "log_calls_per_second", fallback=DEFAULT_CALLS_PER_SECOND))
-
-
-class TokenBucket:
-    """At most ``rate`` calls per second on average, bursts of at most ``burst``."""
-
-    def __init__(self, rate: float, burst: float | None = None) -> None:
-        self.rate = rate
-        self.burst = burst if burst is not None else max(1.0, 2 * rate)
-        self.tokens = self.burst
-        self.updated = time.monotonic()
-
-    async def take(self) -> None:
-        """Wait for one token."""
-        while True:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
 class LogFollower:
@@ -185,7 +165,7 @@ class LogReader:
 
     async def _run(self) -> None:
         try:
-            self.client = await asyncio.to_thread(_build_logs_client, self.key)
+            self.client = await asyncio.to_thread(build_logs_client, self.key)
         except Exception as error:
             for follower in self.followers:
                 follower.logs.disabled = True
@@ -205,8 +185,8 @@ class LogReader:
 
     async def _wait(self, started: float) -> None:
         self._wake.clear()
-        if any(f.flush is not None and not f.flush.done() for f in self.followers):
-            return
+        if not self._skip and any(f.flush is not None and not f.flush.done() for f in self.followers):
+            return  # a final read is due now (unless backing off: skipped cycles take their time)
         delay = max(0.0, self.interval - (asyncio.get_running_loop().time() - started))
         sleeper = asyncio.ensure_future(_sleep(delay))
         waker = asyncio.ensure_future(self._wake.wait())
@@ -338,28 +318,6 @@ class LogReader:
         for follower in followers:
             follower.logs.succeeded()
         return events
-
-
-def _build_logs_client(key: ClientKey) -> Any:
-    """Build and enter the aiobotocore CloudWatch Logs client of ``key``; runs in a worker thread."""
-    from botocore.config import Config
-
-    from airflow_glue_runs.hooks import LOGS_RETRIES
-    from airflow_glue_runs.shared_client import _refresh_off_loop
-
-    hook = key.make_hook()
-    session: Any = hook.get_session(region_name=hook.region_name, deferrable=True)
-    endpoint_url = hook.conn_config.get_service_endpoint_url(service_name="logs")
-    config = hook._get_config().merge(Config(retries=dict(LOGS_RETRIES)))  # type: ignore[arg-type]
-
-    async def create() -> Any:
-        _refresh_off_loop(await session.get_credentials())
-        context = session.create_client(
-            "logs", region_name=hook.region_name, endpoint_url=endpoint_url, config=config, verify=hook.verify
-        )
-        return await context.__aenter__()
-
-    return asyncio.run(create())
 
 
 class LogReaderRegistry:

@@ -142,3 +142,25 @@ async def test_access_denied_stops_forwarding_and_names_the_permission(
     await log_stepper.until_asleep(len(log_reader.log_readers().readers[KEY].history) + 1)
     assert glue.calls().get("FilterLogEvents", 0) == 0  # no more reads for disabled runs
     await stop(tasks)
+
+
+@pytest.mark.asyncio
+async def test_token_bucket_caps_the_call_rate() -> None:
+    """Two seconds' worth of calls go at once; then each call waits for its token (1/rate seconds)."""
+    from airflow_glue_runs.log_client import TokenBucket
+
+    now = [0.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(2.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        await bucket.take()
+    assert waits == []
+    for _ in range(3):
+        await bucket.take()
+    assert waits == pytest.approx([0.5, 0.5, 0.5])
+    assert now[0] == pytest.approx(1.5)  # 7 calls in 1.5 s: 4 at once, then 2 a second
