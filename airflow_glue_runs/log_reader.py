@@ -50,6 +50,8 @@ MAX_STREAMS_PER_CALL = 100
 FINAL_FLUSH_TIMEOUT = 30.0
 """Seconds a finished run's final read may wait for the reader (rate limit, back-off) before it is given up."""
 _MAX_BACKOFF_CYCLES = 8
+PREFIX_MODE_CYCLES = 10
+"""Cycles a group is read by stream name prefix after AWS refused a read by stream names."""
 
 _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 """The reader's sleep between cycles; tests replace it to step cycles one at a time."""
@@ -136,6 +138,8 @@ class LogReader:
         self._defaults: dict[str, dict[str, str]] = {}
         self._backoff = 0
         self._skip = 0
+        self._prefix_groups: dict[str, int] = {}
+        """Groups read by stream name prefix until this cycle, because a read by names was refused."""
         self._wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -254,12 +258,15 @@ class LogReader:
             for group, stream in follower.logs.driver_keys():
                 by_group.setdefault(group, {})[stream] = follower
         for group in sorted(by_group):
-            streams = sorted(by_group[group])
-            for i in range(0, len(streams), MAX_STREAMS_PER_CALL):
-                chunk = {name: by_group[group][name] for name in streams[i : i + MAX_STREAMS_PER_CALL]}
-                start = min(f.logs.window_start(group, name) for name, f in chunk.items())
-                request = filter_request(group, start, end, names=list(chunk))
-                events = await self._read(request, list(chunk.values()), group, stats, kind)
+            streams = by_group[group]
+            names = sorted(streams)
+            for i in range(0, len(names), MAX_STREAMS_PER_CALL):
+                by_prefix = self._prefix_groups.get(group, 0) >= self.cycles
+                chunk = names[i:] if by_prefix else names[i : i + MAX_STREAMS_PER_CALL]
+                events = await self._read_streams(group, chunk, streams, end, stats, kind, by_prefix=by_prefix)
+                if events is None and not by_prefix and self._prefix_groups.get(group, 0) >= self.cycles:
+                    by_prefix, chunk = True, names[i:]  # the names were refused: one prefix read for the rest
+                    events = await self._read_streams(group, chunk, streams, end, stats, kind, by_prefix=True)
                 if events is None:
                     if self._skip:
                         return False
@@ -267,9 +274,30 @@ class LogReader:
                 per_stream: dict[str, list[dict[str, Any]]] = {}
                 for event in events:
                     per_stream.setdefault(event.get("logStreamName", ""), []).append(event)
-                for name, follower in chunk.items():
-                    follower.lines += follower.logs.take(group, per_stream.get(name, ()))
+                for name in chunk:
+                    streams[name].lines += streams[name].logs.take(group, per_stream.get(name, ()))
+                if by_prefix:
+                    break
         return True
+
+    async def _read_streams(
+        self,
+        group: str,
+        names: list[str],
+        streams: dict[str, LogFollower],
+        end: int | None,
+        stats: CycleStats,
+        kind: str,
+        *,
+        by_prefix: bool,
+    ) -> list[dict[str, Any]] | None:
+        """Read some driver streams of one group, by their names or by their common prefix (other runs' skipped)."""
+        start = min(streams[name].logs.window_start(group, name) for name in names)
+        if by_prefix:
+            request = filter_request(group, start, end, prefix=_common_prefix(names))
+        else:
+            request = filter_request(group, start, end, names=names)
+        return await self._read(request, [streams[name] for name in names], group, stats, kind, by_names=not by_prefix)
 
     async def _read_executors(
         self, followers: list[LogFollower], end: int | None, stats: CycleStats, *, flush: bool = False
@@ -289,9 +317,20 @@ class LogReader:
                     follower.lines += follower.logs.take(group, events, prefix_read=True)
 
     async def _read(
-        self, request: dict[str, Any], followers: list[LogFollower], group: str, stats: CycleStats, kind: str
+        self,
+        request: dict[str, Any],
+        followers: list[LogFollower],
+        group: str,
+        stats: CycleStats,
+        kind: str,
+        *,
+        by_names: bool = False,
     ) -> list[dict[str, Any]] | None:
-        """Read one window to its end (all pages); on an error, judge it for each follower and return None."""
+        """Read one window to its end (all pages); on an error, judge it for each follower and return None.
+
+        AWS is reported to refuse ``logStreamNames`` naming a stream that does not exist yet (moto skips it):
+        such a refusal of a read by names switches the group to prefix reads for :data:`PREFIX_MODE_CYCLES`.
+        """
         events: list[dict[str, Any]] = []
         token: str | None = None
         try:
@@ -305,6 +344,9 @@ class LogReader:
                 if not token:
                     break
         except Exception as error:
+            if by_names and len(request.get("logStreamNames", ())) > 1 and _not_found(error):
+                self._prefix_groups[group] = self.cycles + PREFIX_MODE_CYCLES
+                return None
             region = self.key.region_name or getattr(self.client.meta, "region_name", None)
             for follower in followers:
                 if (verdict := follower.logs.failed(error, group, region)) is not None:
@@ -318,6 +360,17 @@ class LogReader:
         for follower in followers:
             follower.logs.succeeded()
         return events
+
+
+def _common_prefix(names: list[str]) -> str:
+    first, last = min(names), max(names)
+    size = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    return first[:size]
+
+
+def _not_found(error: BaseException) -> bool:
+    response = getattr(error, "response", None)
+    return isinstance(response, dict) and response.get("Error", {}).get("Code") == "ResourceNotFoundException"
 
 
 class LogReaderRegistry:

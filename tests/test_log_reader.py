@@ -164,3 +164,32 @@ async def test_token_bucket_caps_the_call_rate() -> None:
         await bucket.take()
     assert waits == pytest.approx([0.5, 0.5, 0.5])
     assert now[0] == pytest.approx(1.5)  # 7 calls in 1.5 s: 4 at once, then 2 a second
+
+
+@pytest.mark.asyncio
+async def test_refused_stream_names_switch_the_group_to_one_prefix_read(
+    glue: LocalGlue, stepper: PollStepper, log_stepper: PollStepper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When CloudWatch refuses names of streams not created yet (as AWS is reported to), one prefix read replaces them.
+
+    The runs print nothing to /error, so their error streams never exist: that group costs the refused call plus
+    one prefix read, the output group its usual calls, and every trigger still gets its lines.
+    """
+    from airflow_glue_runs.local_glue import _logs
+
+    monkeypatch.setattr(_logs, "STRICT_STREAM_NAMES", True)
+    for job in JOBS:
+        glue.create_job(job, max_concurrent_runs=1000)
+    runs = start_runs(glue, 150)
+    tasks = start_triggers(runs)
+    await stepper.until_asleep(1)
+    calls = await cycles_until_located(glue, log_stepper, 150)
+    assert max(calls) <= 2 + 2  # output: 2 chunks by name; error: 1 refused + 1 prefix read
+    got = {f.logs.run_id: f.lines for f in followers()}
+    assert got == {run_id: [f"[glue driver] {line}"] for run_id, line in runs.items()}
+    assert not any(f.notes for f in followers())
+    glue.reset_counters()
+    log_stepper.step()
+    await log_stepper.until_asleep(len(log_reader.log_readers().readers[KEY].history) + 1)
+    assert glue.calls()["FilterLogEvents"] == 2 + 1  # the error group stays on one prefix read
+    await stop(tasks)

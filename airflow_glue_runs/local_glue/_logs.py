@@ -119,13 +119,16 @@ class LogScript:
             stream_name = f"{prefix}-{name}" if prefix else run_id if name == "driver" else f"{run_id}_{name}"
             writes.append(_Write(created + seconds, f"{group}/{kind}", stream_name, _split(text)))
         self.writes = sorted(writes, key=lambda write: write.at)  # stable: same-time items keep their order
+        self.groups = (f"{group}/output", f"{group}/error")
         self.written = 0
+        self.groups_made = False
 
     def write_due(self, logs_backend: Any, now: float) -> None:
         """Put every scripted text due by ``now`` into moto's logs backend (groups and streams made as needed)."""
-        for name in {write.group for write in self.writes} - logs_backend.groups.keys():
+        for name in set(self.groups) - logs_backend.groups.keys():
             # Glue's groups exist before a run writes; its streams appear with their first line.
             logs_backend.create_log_group(name, {})
+        self.groups_made = True
         while self.written < len(self.writes) and self.writes[self.written].at <= now:
             write = self.writes[self.written]
             group = logs_backend.groups[write.group]
@@ -156,7 +159,7 @@ def write_due_logs(glue_backends: Any, account: str, now: float) -> None:
         for job in backend.jobs.values():
             for run in job.job_runs:
                 script = getattr(run, "log_script", None)
-                if script is not None and script.written < len(script.writes):
+                if script is not None and (script.written < len(script.writes) or not script.groups_made):
                     logs_backend = logs_backend or _logs_backends()[account][region]
                     script.write_due(logs_backend, now)
 
@@ -166,25 +169,36 @@ def reset_logs(account: str) -> None:
     _logs_backends()[account].reset()
 
 
-def prefix_to_names(operation: str, region: str, account: str, environ: dict[str, Any]) -> list[bytes] | None:
-    """Play FilterLogEvents' ``logStreamNamePrefix`` (moto ignores it); return an answer when no stream matches.
+STRICT_STREAM_NAMES = False
+"""Answer FilterLogEvents naming a stream that does not exist with ResourceNotFoundException, as AWS is reported
+to (moto skips such names). In-process switch for tests."""
 
-    Rewrites the request body in ``environ`` to name the matching streams; returns an empty answer (the caller
-    sends it) when none match, because moto reads an empty ``logStreamNames`` as "every stream".
+
+def shape_filter_request(
+    operation: str, region: str, account: str, environ: dict[str, Any]
+) -> tuple[int, dict[str, Any]] | None:
+    """Play FilterLogEvents' ``logStreamNamePrefix`` (moto ignores it); return (status, answer) to send instead.
+
+    Rewrites the request body in ``environ`` to name the matching streams; answers itself when none match,
+    because moto reads an empty ``logStreamNames`` as "every stream", and, with :data:`STRICT_STREAM_NAMES`, when a
+    named stream does not exist.
     """
     if operation != "FilterLogEvents":
         return None
     body = environ["wsgi.input"].read()
     environ["wsgi.input"] = io.BytesIO(body)
     request = json.loads(body or b"{}")
+    group = _logs_backends()[account][region].groups.get(request.get("logGroupName"))
+    names = request.get("logStreamNames") or []
+    if STRICT_STREAM_NAMES and group is not None and any(name not in group.streams for name in names):
+        return 400, {"__type": "ResourceNotFoundException", "message": "The specified log stream does not exist."}
     prefix = request.pop("logStreamNamePrefix", None)
     if prefix is None:
         return None
-    group = _logs_backends()[account][region].groups.get(request.get("logGroupName"))
     if group is not None:
         request["logStreamNames"] = sorted(name for name in group.streams if name.startswith(prefix))
         if not request["logStreamNames"]:
-            return [json.dumps({"events": [], "searchedLogStreams": []}).encode()]
+            return 200, {"events": [], "searchedLogStreams": []}
     data = json.dumps(request).encode()
     environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(data), str(len(data))
     return None

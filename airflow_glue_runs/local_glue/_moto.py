@@ -188,10 +188,8 @@ class _Service:
                 return self._fault(fault, environ, start_response)
             _logs.write_due_logs(_glue_backends(), self.account, self.clock())
             region_name = region.group(1) if region else self.region
-            empty = _logs.prefix_to_names(operation, region_name, self.account, environ)
-            return (
-                _respond(start_response, 200, json.loads(empty[0])) if empty else self.moto_app(environ, start_response)
-            )
+            answer = _logs.shape_filter_request(operation, region_name, self.account, environ)
+            return _respond(start_response, *answer) if answer else self.moto_app(environ, start_response)
 
     def _answer(
         self, operation: str, region: str, environ: dict[str, Any], start_response: Callable[..., Any]
