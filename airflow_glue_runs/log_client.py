@@ -55,6 +55,9 @@ def build_logs_client(key: ClientKey) -> Any:
     from airflow_glue_runs.hooks import LOGS_RETRIES
     from airflow_glue_runs.shared_client import _refresh_off_loop
 
+    from airflow_glue_runs.arguments import is_sensitive_name
+
+    is_sensitive_name("--warm-up")  # its first call imports Airflow's secrets masker: here, not on the event loop
     hook = key.make_hook()
     session: Any = hook.get_session(region_name=hook.region_name, deferrable=True)
     endpoint_url = hook.conn_config.get_service_endpoint_url(service_name="logs")
