@@ -52,10 +52,9 @@ def build_logs_client(key: ClientKey) -> Any:
     """Build and enter the aiobotocore CloudWatch Logs client of ``key``; runs in a worker thread."""
     from botocore.config import Config
 
+    from airflow_glue_runs.arguments import is_sensitive_name
     from airflow_glue_runs.hooks import LOGS_RETRIES
     from airflow_glue_runs.shared_client import _refresh_off_loop
-
-    from airflow_glue_runs.arguments import is_sensitive_name
 
     is_sensitive_name("--warm-up")  # its first call imports Airflow's secrets masker: here, not on the event loop
     hook = key.make_hook()
