@@ -182,11 +182,22 @@ def test_log_errors_never_change_the_outcome(
     assert glue.run_count(job) == 1
 
 
-@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+@pytest.mark.parametrize(
+    ("deferrable", "mode"),
+    [(False, "poke"), (False, "reschedule"), (True, "poke")],
+    ids=["poke", "reschedule", "deferred"],
+)
 def test_sensor_forwards_lines_once(
-    glue: LocalGlue, airflow_db: Path, job: str, deferrable: bool, capfd: pytest.CaptureFixture[str]
+    glue: LocalGlue,
+    airflow_db: Path,
+    job: str,
+    deferrable: bool,
+    mode: str,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The sensor forwards the watched run's lines once, masking values of sensitive-looking arguments."""
+    """The sensor forwards the watched run's lines once (across reschedules too), masking sensitive values."""
+    monkeypatch.setattr(log_forwarding, "INGEST_LAG", 0.0)
     run_id = glue.client().start_job_run(JobName=job, Arguments={"--db-password": "hunter2"})["JobRunId"]
     failures: list[BaseException] = []
     run_dag(
@@ -198,6 +209,7 @@ def test_sensor_forwards_lines_once(
         forward_logs=True,
         poke_interval=0.2,
         deferrable=deferrable,
+        mode=mode,
     )
     assert failures == []
     assert forwarded(capfd.readouterr().out)["driver"] == DRIVER
