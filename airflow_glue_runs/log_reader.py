@@ -141,6 +141,8 @@ class LogReader:
         self._prefix_groups: dict[str, int] = {}
         """Groups read by stream name prefix until this cycle, because a read by names was refused."""
         self._wake = asyncio.Event()
+        self._regular_due = 0.0
+        """Loop time of the next regular read; a cycle woken earlier for final reads does only those."""
         self.task: asyncio.Task[None] | None = None
 
     @property
@@ -181,17 +183,16 @@ class LogReader:
             return
         try:
             while self.followers:
-                started = asyncio.get_running_loop().time()
                 await self.cycle()
-                await self._wait(started)
+                await self._wait()
         finally:
             await self.client.__aexit__(None, None, None)
 
-    async def _wait(self, started: float) -> None:
+    async def _wait(self) -> None:
         self._wake.clear()
         if not self._skip and any(f.flush is not None and not f.flush.done() for f in self.followers):
             return  # a final read is due now (unless backing off: skipped cycles take their time)
-        delay = max(0.0, self.interval - (asyncio.get_running_loop().time() - started))
+        delay = max(0.0, self._regular_due - asyncio.get_running_loop().time())
         sleeper = asyncio.ensure_future(_sleep(delay))
         waker = asyncio.ensure_future(self._wake.wait())
         try:
@@ -207,11 +208,16 @@ class LogReader:
         try:
             await self._locate()
             flushing = [f for f in self.followers if f.flush is not None and not f.flush.done()]
+            now = asyncio.get_running_loop().time()
+            regular = now >= self._regular_due or not flushing
+            if regular:
+                self._regular_due = now + self.interval
             if self._skip:
                 self._skip -= 1
                 stats.skipped = True
                 return stats
-            active = [f for f in self.followers if f.logs.ready and f not in flushing]
+            flushed = set(flushing)
+            active = [f for f in self.followers if regular and f.logs.ready and f not in flushed]
             end = int((time.time() - log_forwarding.INGEST_LAG) * 1000)
             if await self._read_drivers(active, end, stats, "driver_calls"):
                 await self._read_executors([f for f in active if f.logs.executors_due()], end, stats)
