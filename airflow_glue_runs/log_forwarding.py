@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow_glue_runs.arguments import is_sensitive_name
+from airflow_glue_runs.arguments import MASK, is_sensitive_name
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.log_lines import LogPosition, TakenLines, stream_key
 from airflow_glue_runs.log_locations import ForwardLogs, LogLocation, locate_logs, merge_arguments
@@ -40,7 +40,6 @@ FINAL_FLUSH_GRACE = 5.0
 EXECUTOR_EVERY = 3
 """Executor streams are read every this many driver reads (they are many, and read one run at a time)."""
 _MAX_SKIP = 8
-MASK = "***"
 
 
 def secret_values(arguments: Mapping[str, str], listed: Collection[str]) -> tuple[str, ...]:
