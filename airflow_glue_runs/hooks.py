@@ -34,6 +34,9 @@ __all__ = ["DEFAULT_RETRIES", "GlueJobRunHook", "JobRunsPage", "StopJobRunError"
 
 DEFAULT_RETRIES: Mapping[str, Any] = {"mode": "standard", "max_attempts": 5}
 """botocore retry settings used when neither the connection extra nor ``config`` sets ``retries``."""
+LOGS_RETRIES: Mapping[str, Any] = {"mode": "standard", "total_max_attempts": 1}
+"""CloudWatch Logs calls are never resent by botocore: log forwarding backs off by itself (the read quota is
+account-wide and shared with every other user of the account)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +156,16 @@ class GlueJobRunHook(AwsBaseHook):
         """The hook's boto3 Glue client (cached by ``AwsBaseHook.conn``)."""
         return cast("GlueClient", self.conn)
 
+    def logs_client(self) -> Any:
+        """Return a new boto3 CloudWatch Logs client on the hook's connection, region, endpoint and config.
+
+        botocore never resends its calls (:data:`LOGS_RETRIES`).
+        """
+        session = self.get_session(region_name=self.region_name)
+        endpoint_url = self.conn_config.get_service_endpoint_url(service_name="logs")
+        config = self._get_config().merge(Config(retries=cast(Any, dict(LOGS_RETRIES))))
+        return session.client("logs", endpoint_url=endpoint_url, config=config, verify=self.verify)
+
     # -- start -------------------------------------------------------------------------------------------------
 
     def start_job_run(self, job_name: str, arguments: Mapping[str, Any] | None = None, **options: Any) -> str:
@@ -199,6 +212,15 @@ class GlueJobRunHook(AwsBaseHook):
             response = self.glue.get_job(JobName=check_name("job_name", job_name))
         job: dict[str, Any] = dict(response["Job"])
         return job
+
+    def get_job_default_arguments(self, job_name: str) -> dict[str, str]:
+        """Return the job's DefaultArguments (GetJob)."""
+        return dict(self.get_job(job_name).get("DefaultArguments") or {})
+
+    async def aget_job_default_arguments(self, job_name: str, *, client: Any = None) -> dict[str, str]:
+        """Async twin of :meth:`get_job_default_arguments`."""
+        response = await self._acall("get_job", {"JobName": check_name("job_name", job_name)}, job_name, client)
+        return dict(response["Job"].get("DefaultArguments") or {})
 
     def get_job_runs_page(
         self, job_name: str, *, max_results: int | None = None, next_token: str | None = None

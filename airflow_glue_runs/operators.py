@@ -24,6 +24,8 @@ from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.log_forwarding import WorkerLogForwarder, worker_forwarder
+from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs.masking import Redactor, airflow_min_secret_length
 from airflow_glue_runs.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
@@ -110,6 +112,9 @@ class GlueJobRunOperator(BaseOperator):
     :param poll_interval: seconds between two reads of the run (default 30).
     :param max_queue_wait: seconds (or a ``timedelta``) the run may stay WAITING in Glue's queue before the task
         stops it and fails with ``GlueJobRunQueueTimeoutError``; ``None`` (default) waits as long as Glue keeps it.
+    :param forward_logs: copy the run's CloudWatch lines (secrets masked) into the task log as it runs and after it
+        ends: ``False`` (default: nothing read), ``True`` (driver ``/output``, ``/error``) or ``"all"`` (executors
+        too). Needs ``logs:FilterLogEvents``; log errors never change the outcome. Templated; README "Glue logs".
     :param stop_on_kill: stop the run (BatchStopJobRun) when the task is killed on the worker, times out
         (``execution_timeout``), or is cleared, marked failed or marked success while deferred (default ``True``).
     :param aws_conn_id: the Airflow AWS connection.
@@ -126,7 +131,7 @@ class GlueJobRunOperator(BaseOperator):
     OpenLineage events of the task carry the run's id, summary and (on failure) Glue's ErrorMessage.
     """
 
-    template_fields: Sequence[str] = ("job_name", "arguments", *RUN_OPTION_FIELDS)
+    template_fields: Sequence[str] = ("job_name", "arguments", "forward_logs", *RUN_OPTION_FIELDS)
     template_fields_renderers = {"arguments": "json", "execution_role_session_policy": "json"}
     operator_extra_links = (GlueJobRunLink(),)
     ui_color = "#ededed"
@@ -151,6 +156,7 @@ class GlueJobRunOperator(BaseOperator):
         poll_interval: float | timedelta = 30,
         max_queue_wait: float | timedelta | None = None,
         stop_on_kill: bool = True,
+        forward_logs: ForwardLogs = False,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         verify: bool | str | None = None,
@@ -177,6 +183,7 @@ class GlueJobRunOperator(BaseOperator):
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or 0.0
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
+        self.forward_logs = forward_logs  # checked once rendered
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify
@@ -195,6 +202,7 @@ class GlueJobRunOperator(BaseOperator):
         self._job_arguments: JobArguments | None = None
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
+        self._logs: WorkerLogForwarder | None = None
 
     @property
     def _run_id(self) -> str | None:
@@ -285,6 +293,15 @@ class GlueJobRunOperator(BaseOperator):
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
         watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
+        self._logs = worker_forwarder(
+            self.hook,
+            self.job_name,
+            run.id,
+            self.forward_logs,
+            log=self.log,
+            secret_arguments=self.secret_arguments,
+            secrets=[arguments.values[key] for key in arguments.secret_keys],
+        )
         result = self._observe(watch, run)
         if result is None and self.deferrable:
             self._defer(run)
@@ -318,6 +335,7 @@ class GlueJobRunOperator(BaseOperator):
             raise GlueJobRunParameterError("arguments", f"{MARKER_ARGUMENT} is reserved for airflow-glue-runs")
         options = rendered_run_options({field: getattr(self, field) for field in RUN_OPTION_FIELDS})
         build_start_job_run_request(self.job_name, {**arguments.values, MARKER_ARGUMENT: "0" * 40}, **options)
+        self.forward_logs = check_forward_logs(self.forward_logs)
         return arguments, options
 
     def _warn_about(self, arguments: JobArguments) -> None:
@@ -337,6 +355,10 @@ class GlueJobRunOperator(BaseOperator):
         redact = self._redactor(run)
         for line in lines:
             self.log.info("%s", redact(line))
+        if self._logs is not None and result is not None and run.is_terminal:
+            self._logs.final_flush(run)
+        elif self._logs is not None and result is None and not self.deferrable:
+            self._logs.poll(run)
         return result
 
     def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
@@ -370,6 +392,10 @@ class GlueJobRunOperator(BaseOperator):
                 max_queue_wait=self.max_queue_wait,
                 stop_on_kill=self.stop_on_kill,
                 withhold_glue_text=bool(self._prepare_arguments().secret_keys),
+                forward_logs=self.forward_logs,
+                secret_arguments=self.secret_arguments,
+                log_position=self._logs.position_json() if self._logs is not None else None,
+                deferred_at=time.time() if self.forward_logs else None,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,

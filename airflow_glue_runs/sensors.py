@@ -8,6 +8,7 @@ shared waiting policy (:class:`~airflow_glue_runs.waiting.RunWatch`) and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -24,6 +25,8 @@ from airflow_glue_runs.compat import (
 from airflow_glue_runs.console import console_url
 from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.log_forwarding import WorkerLogForwarder, worker_forwarder
+from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs.run_options import check_flag, check_seconds
 from airflow_glue_runs.start_request import MAX_PAGE_SIZE, check_name
 from airflow_glue_runs.waiting import RunWatch, WaitResult, raise_for_result
@@ -39,6 +42,8 @@ __all__ = ["LATEST_RUN_SCAN_PAGES", "GlueJobRunSensor"]
 
 LATEST_RUN_SCAN_PAGES = 5
 """GetJobRuns pages (200 runs each) read to find a job's most recent run when no ``run_id`` is given."""
+LOG_POSITION_KEY = "airflow_glue_runs.log_position"
+"""Task state store key of the log forwarding position in reschedule mode (Airflow 3.3+)."""
 
 
 class GlueJobRunSensor(BaseSensorOperator):
@@ -64,6 +69,12 @@ class GlueJobRunSensor(BaseSensorOperator):
         ``[operators] default_deferrable``.
     :param poll_interval: seconds (or a ``timedelta``) between reads of the run in deferrable mode; defaults to
         ``poke_interval``.
+    :param forward_logs: copy the run's CloudWatch lines into the task log: ``False`` (default), ``True`` (driver)
+        or ``"all"`` (executors too); values of sensitive-looking arguments and of ``secret_arguments`` are
+        masked. Poke mode and deferrable mode forward as the run goes; reschedule mode keeps its position in the
+        task state store (Airflow 3.3+), and on earlier Airflow forwards the whole log once the run is over
+        (XComs are cleared at every reschedule). Templated.
+    :param secret_arguments: names of job arguments whose values are masked in forwarded lines.
     :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
     :param region_name: the AWS region, overriding the connection's.
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
@@ -74,7 +85,7 @@ class GlueJobRunSensor(BaseSensorOperator):
     ErrorMessage (like :class:`~airflow_glue_runs.operators.GlueJobRunOperator`'s).
     """
 
-    template_fields: Sequence[str] = ("job_name", "run_id")
+    template_fields: Sequence[str] = ("job_name", "run_id", "forward_logs")
     operator_extra_links = (GlueJobRunLink(),)
     ui_color = "#e6d5f2"
 
@@ -86,6 +97,8 @@ class GlueJobRunSensor(BaseSensorOperator):
         max_queue_wait: float | timedelta | None = None,
         deferrable: bool | None = None,
         poll_interval: float | timedelta | None = None,
+        forward_logs: ForwardLogs = False,
+        secret_arguments: Sequence[str] = (),
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         verify: bool | str | None = None,
@@ -98,6 +111,9 @@ class GlueJobRunSensor(BaseSensorOperator):
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.deferrable = default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_none=True, allow_zero=False)
+        self.forward_logs = forward_logs
+        self.secret_arguments = tuple(secret_arguments)
+        self._logs: WorkerLogForwarder | None = None
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify
@@ -150,7 +166,32 @@ class GlueJobRunSensor(BaseSensorOperator):
         lines, result = self._watch_for(run.id).observe(run, datetime.now(UTC))
         for line in lines:
             self.log.info("%s", line)
+        self._forward(context, run, result)
         return result, run.id
+
+    def _forward(self, context: Context, run: JobRun, result: WaitResult | None) -> None:
+        """Forward the run's new lines; all of them, bounded, once it is over (not before deferring)."""
+        store = context.get("task_state_store") if self.reschedule else None
+        if self._logs is None or self._logs.logs.run_id != run.id:
+            saved: Any = store.get(LOG_POSITION_KEY) if store is not None else None
+            position = saved["position"] if isinstance(saved, dict) and saved.get("run_id") == run.id else None
+            self._logs = worker_forwarder(
+                self.hook,
+                self.job_name,
+                run.id,
+                self.forward_logs,
+                log=self.log,
+                position=position,
+                secret_arguments=self.secret_arguments,
+            )
+        if self._logs is None:
+            return
+        if result is not None and run.is_terminal:
+            self._logs.final_flush(run)
+        elif result is None and not self.deferrable and (store is not None or not self.reschedule):
+            self._logs.poll(run)
+        if store is not None and self._logs.logs.position is not None:
+            store.set(LOG_POSITION_KEY, {"run_id": run.id, "position": self._logs.logs.position.to_json()})
 
     def _watch_for(self, run_id: str) -> RunWatch:
         """Return the watch of ``run_id``, kept across pokes (a new one when the most recent run changed)."""
@@ -206,6 +247,9 @@ class GlueJobRunSensor(BaseSensorOperator):
                 poll_interval=self.poll_interval or self.poke_interval,
                 max_queue_wait=self.max_queue_wait,
                 stop_on_kill=False,  # the sensor does not own the run
+                forward_logs=self.forward_logs,
+                secret_arguments=self.secret_arguments,
+                deferred_at=time.time() if self.forward_logs else None,
                 aws_conn_id=self.aws_conn_id,
                 region_name=self.region_name,
                 verify=self.verify,
@@ -255,6 +299,7 @@ class GlueJobRunSensor(BaseSensorOperator):
     def _check_parameters(self) -> None:
         """Check the rendered templated fields before any request."""
         check_name("job_name", self.job_name)
+        self.forward_logs = check_forward_logs(self.forward_logs)
         if self.run_id is not None:
             check_name("run_id", self.run_id)
 

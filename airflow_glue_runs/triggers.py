@@ -10,13 +10,19 @@ sensor that resumes decides (``raise_for_result``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+import time
+from collections.abc import AsyncIterator, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_glue_runs.exceptions import GlueApiError
+from airflow_glue_runs.log_forwarding import RunLogs
+from airflow_glue_runs.log_lines import LogPosition
+from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
+from airflow_glue_runs.log_reader import LogFollower, follow_logs
 from airflow_glue_runs.poller import (
     PollFailed,
     PollSkipped,
@@ -36,6 +42,10 @@ __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
 DEFAULT_POLL_INTERVAL = 30.0
 """Seconds between two reads of a watched run, unless the caller says otherwise."""
+REBUILT_AFTER = 120.0
+"""A trigger that starts this many seconds after the deferral is taken as rebuilt after a triggerer restart: it
+forwards only lines from its own start on, so that none is forwarded twice (lines the run printed while the
+triggerer was down are not forwarded)."""
 
 
 def _now() -> datetime:
@@ -65,6 +75,13 @@ class GlueJobRunTrigger(BaseTrigger):
         Glue's text may quote them, and the triggerer neither knows the values nor should it (its log lines and
         events are not redacted by the task's secrets masker). The operator reads the text again when it
         resumes and redacts it itself.
+    :param forward_logs: ``False``, ``True`` (driver lines) or ``"all"`` (executors too): log the run's CloudWatch
+        lines in this trigger's log, read by the shared reader (:mod:`airflow_glue_runs.log_reader`), then a
+        final read after the run ends; the event carries the position reached (``log_position``).
+    :param secret_arguments: names of job arguments whose values are masked in forwarded lines (with the
+        sensitive-looking ones). The values are read from the run, never carried in the kwargs.
+    :param log_position: where forwarding stands (``LogPosition.to_json()``); None: from the run's start.
+    :param deferred_at: when the task deferred (epoch seconds), to tell a triggerer restart (:data:`REBUILT_AFTER`).
     :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
     :param region_name: the AWS region, overriding the connection's.
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
@@ -81,6 +98,10 @@ class GlueJobRunTrigger(BaseTrigger):
         max_queue_wait: float | None = None,
         stop_on_kill: bool = False,
         withhold_glue_text: bool = False,
+        forward_logs: ForwardLogs = False,
+        secret_arguments: Collection[str] = (),
+        log_position: Mapping[str, Any] | None = None,
+        deferred_at: float | None = None,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         verify: bool | str | None = None,
@@ -93,6 +114,10 @@ class GlueJobRunTrigger(BaseTrigger):
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
         self.withhold_glue_text = check_flag("withhold_glue_text", withhold_glue_text)
+        self.forward_logs = check_forward_logs(forward_logs)
+        self.secret_arguments = list(secret_arguments)
+        self.log_position = dict(log_position) if log_position is not None else None
+        self.deferred_at = deferred_at
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify
@@ -110,6 +135,10 @@ class GlueJobRunTrigger(BaseTrigger):
                 "max_queue_wait": self.max_queue_wait,
                 "stop_on_kill": self.stop_on_kill,
                 "withhold_glue_text": self.withhold_glue_text,
+                "forward_logs": self.forward_logs,
+                "secret_arguments": self.secret_arguments,
+                "log_position": self.log_position,
+                "deferred_at": self.deferred_at,
                 "aws_conn_id": self.aws_conn_id,
                 "region_name": self.region_name,
                 "verify": self.verify,
@@ -136,18 +165,58 @@ class GlueJobRunTrigger(BaseTrigger):
             self.poll_interval,
         )
         watch = RunWatch(self.job_name, self.run_id, self.max_queue_wait)
-        async with watch_run(self.client_key, self.job_name, self.run_id, self.poll_interval) as watcher:
+        position = None
+        async with (
+            watch_run(self.client_key, self.job_name, self.run_id, self.poll_interval) as watcher,
+            self._follow_logs() as follower,
+        ):
             self._watcher = watcher
-            result = await self._wait(watch, watcher)
+            result = await self._wait(watch, watcher, follower)
+            if follower is not None:
+                if result.run is not None and result.run.is_terminal:
+                    await follower.final_flush(result.run)
+                self._log_lines(follower)
+                position = follower.logs.position.to_json() if follower.logs.position else self.log_position
         # The watcher is gone before the event leaves, so a loop that ends right after (dag.test) ends clean.
         self._watcher = None
         self.log.info("%s", result.message)
-        yield TriggerEvent(result.without_arguments().to_json())  # type: ignore[no-untyped-call]
+        payload = result.without_arguments().to_json()
+        if self.forward_logs:
+            payload["log_position"] = position
+        yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
-    async def _wait(self, watch: RunWatch, watcher: Watcher) -> WaitResult:
+    @contextlib.asynccontextmanager
+    async def _follow_logs(self) -> AsyncIterator[LogFollower | None]:
+        if not self.forward_logs:
+            yield None
+            return
+        position = LogPosition.from_json(self.log_position) if self.log_position else None
+        logs = RunLogs(self.job_name, self.run_id, self.forward_logs, position, secret_arguments=self.secret_arguments)
+        if self.deferred_at is not None and time.time() - self.deferred_at > REBUILT_AFTER:
+            logs.not_before = int(time.time() * 1000)
+            self.log.info(
+                "This trigger started %.0f s after the task deferred (a triggerer restart?): forwarding Glue log "
+                "lines from now on only, so that none is repeated.",
+                time.time() - self.deferred_at,
+            )
+        async with follow_logs(self.client_key, logs, self.poll_interval) as follower:
+            yield follower
+
+    def _log_lines(self, follower: LogFollower) -> None:
+        notes, lines = follower.take()
+        for level, note in notes:
+            self.log.log(level, "%s", note)
+        for line in lines:
+            self.log.info("%s", line)
+
+    async def _wait(self, watch: RunWatch, watcher: Watcher, follower: LogFollower | None) -> WaitResult:
         skipped = 0
         while True:
             observation = await watcher.next()
+            if follower is not None:
+                if isinstance(observation, RunRead):
+                    follower.see(observation.run)
+                self._log_lines(follower)
             if isinstance(observation, RunRead):
                 if skipped:
                     self.log.info("Glue answered again after %d skipped poll(s).", skipped)

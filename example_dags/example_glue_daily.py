@@ -1,4 +1,4 @@
-"""Daily Glue run with arguments templated from the DAG context, waited on in the triggerer.
+"""Daily Glue run with arguments templated from the DAG context, waited on in the triggerer, its log forwarded.
 
 Against the local Glue (``make demo``) the job ``demo-daily-etl`` exists with a scripted run; against AWS,
 point the ``aws_default`` connection at your account and set the ``job_name`` param to a real job.
@@ -32,4 +32,6 @@ with DAG(
         timeout=60,
         deferrable=True,
         poll_interval=2,
+        # Copy what the Glue script prints (its CloudWatch driver streams) into this task's log.
+        forward_logs=True,
     )

@@ -37,7 +37,12 @@ from typing import Any
 from airflow_glue_runs.local_glue import local_glue_process
 
 JOBS = 10
-IMPLEMENTATIONS = ("airflow-glue-runs", "amazon")
+IMPLEMENTATIONS = ("airflow-glue-runs", "amazon", "airflow-glue-runs+logs", "amazon+verbose")
+"""The ``+logs`` rows forward the runs' CloudWatch lines: ``forward_logs=True`` beside the Amazon provider's
+``verbose=True``. Not run by default (``--impl`` names them)."""
+DEFAULT_IMPLEMENTATIONS = IMPLEMENTATIONS[:2]
+LOGS_OPERATIONS = ("FilterLogEvents", "GetLogEvents", "DescribeLogStreams")
+LOG_LINES = json.dumps([[0, "driver", "starting\nreading input"], [1, "driver/error", "WARN something"]])
 
 
 def rss_bytes() -> int:
@@ -50,15 +55,23 @@ def rss_bytes() -> int:
 
 def make_trigger(impl: str, job: str, run_id: str, poll: float) -> Any:
     """Build one trigger of the given implementation, as the operator would when deferring."""
-    if impl == "amazon":
+    if impl.startswith("amazon"):
         from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
 
         return GlueJobCompleteTrigger(
-            job_name=job, run_id=run_id, waiter_delay=int(poll), waiter_max_attempts=100_000, aws_conn_id="aws_default"
+            job_name=job,
+            run_id=run_id,
+            verbose=impl.endswith("+verbose"),
+            waiter_delay=int(poll),
+            waiter_max_attempts=100_000,
+            aws_conn_id="aws_default",
         )
     from airflow_glue_runs.triggers import GlueJobRunTrigger
 
-    return GlueJobRunTrigger(job_name=job, run_id=run_id, poll_interval=poll, aws_conn_id="aws_default")
+    forward_logs = impl.endswith("+logs")
+    return GlueJobRunTrigger(
+        job_name=job, run_id=run_id, poll_interval=poll, aws_conn_id="aws_default", forward_logs=forward_logs
+    )
 
 
 class Heap:
@@ -85,7 +98,8 @@ async def child(impl: str, n: int, poll: float, endpoint: str) -> dict[str, Any]
     prefix = f"bench-{impl}-{n}-{os.getpid()}"
     jobs = [f"{prefix}-{j}" for j in range(JOBS)]
     for job in jobs:
-        control.create_job(job, max_concurrent_runs=n, default_arguments={"--local-glue-duration": "86400"})
+        defaults = {"--local-glue-duration": "86400", "--local-glue-log-lines": LOG_LINES}
+        control.create_job(job, max_concurrent_runs=n, default_arguments=defaults)
     glue = control.client()
     runs = [(jobs[i % JOBS], glue.start_job_run(JobName=jobs[i % JOBS])["JobRunId"]) for i in range(n)]
     # Warm-up: one trigger waits on a run of its own until it resolves, so the imports and the first AWS client
@@ -179,7 +193,8 @@ async def child(impl: str, n: int, poll: float, endpoint: str) -> dict[str, Any]
         "max_stall_ms": stall * 1000,
         "gc_objects_per_trigger": (objects1 - objects0) / n,
         "full_gc_ms": full_gc_ms,
-        "calls_per_poll": sum(calls.values()) / 3,
+        "calls_per_poll": sum(v for k, v in calls.items() if k not in LOGS_OPERATIONS) / 3,
+        "logs_calls_per_poll": sum(v for k, v in calls.items() if k in LOGS_OPERATIONS) / 3,
         "tcp_connections": connections_used,
         "median_lag_s": statistics.median(lags) if lags else float("nan"),
         "max_lag_s": max(lags) if lags else float("nan"),
@@ -197,7 +212,8 @@ COLUMNS = [
     ("max stall ms", "max_stall_ms", "{:.0f}"),
     ("GC objects/trigger", "gc_objects_per_trigger", "{:.0f}"),
     ("full GC ms", "full_gc_ms", "{:.0f}"),
-    ("API calls/poll", "calls_per_poll", "{:.1f}"),
+    ("Glue calls/poll", "calls_per_poll", "{:.1f}"),
+    ("Logs calls/poll", "logs_calls_per_poll", "{:.1f}"),
     ("TCP conns", "tcp_connections", "{:d}"),
     ("median lag s", "median_lag_s", "{:.2f}"),
     ("max lag s", "max_lag_s", "{:.2f}"),
@@ -217,7 +233,7 @@ def main() -> int:
     """Run every (N, implementation) pair in its own process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 500, 1000])
-    parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(IMPLEMENTATIONS))
+    parser.add_argument("--impl", nargs="+", choices=IMPLEMENTATIONS, default=list(DEFAULT_IMPLEMENTATIONS))
     parser.add_argument("--poll-interval", type=float, default=5.0)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +27,20 @@ BIN = Path(sys.executable).parent
 
 # Job definitions of the local Glue; the --local-glue-* default arguments script how their runs behave.
 DEMO_JOBS: dict[str, dict[str, Any]] = {
-    "demo-daily-etl": {"default_arguments": {"--local-glue-duration": "3"}},
+    "demo-daily-etl": {
+        "default_arguments": {
+            "--local-glue-duration": "3",
+            # What the script prints (the task forwards it with forward_logs=True): [seconds, stream, text].
+            "--local-glue-log-lines": json.dumps(
+                [
+                    [0.5, "driver", "Reading the day's partition from s3://example-bucket/raw"],
+                    [1.5, "driver", "Transformed 12345 rows\nWriting to s3://example-bucket/curated"],
+                    [2.0, "driver/error", "WARN GlueContext: 3 malformed rows skipped"],
+                    [3.5, "driver", "Done: 12342 rows written"],  # ingested after the run's end
+                ]
+            ),
+        }
+    },
     "demo-partition-etl": {
         "max_concurrent_runs": 50,
         "default_arguments": {"--local-glue-duration": "3", "--enable-auto-scaling": "true"},
@@ -140,6 +154,16 @@ def print_report(dag_id: str, dag_state: str, results: list[dict[str, Any]]) -> 
         )
 
 
+def print_forwarded_lines(log_path: Path, limit: int = 6) -> None:
+    """Print the first Glue log lines that tasks forwarded into their logs (``forward_logs=True``)."""
+    text = log_path.read_text(errors="replace")
+    lines = re.findall(r"(\[glue [^\]]+\] .*?) +\[[\w.]+\] loc=", text)
+    if lines:
+        print(f"Glue log lines forwarded into the task log ({min(limit, len(lines))} of {len(lines)}):")
+        for line in lines[:limit]:
+            print(f"  {line}")
+
+
 def check(dag_id: str, code: int, dag_state: str, results: list[dict[str, Any]]) -> list[str]:
     """Return what went differently from what the example DAG is expected to do."""
     expected_state, may_fail = EXPECTED[dag_id]
@@ -156,7 +180,13 @@ def check(dag_id: str, code: int, dag_state: str, results: list[dict[str, Any]])
 def main() -> int:
     """Run the demo; return the process exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dags", nargs="*", default=["example_glue_fanout"], metavar="DAG_ID", help=", ".join(EXPECTED))
+    parser.add_argument(
+        "dags",
+        nargs="*",
+        default=["example_glue_fanout", "example_glue_daily"],
+        metavar="DAG_ID",
+        help=", ".join(EXPECTED),
+    )
     parser.add_argument("--home", type=Path, default=ROOT / ".airflow" / "demo", help="AIRFLOW_HOME to use")
     args = parser.parse_args()
     unknown = sorted(set(args.dags) - set(EXPECTED))
@@ -179,6 +209,7 @@ def main() -> int:
                 code, log_path = run_dag(dag_id, env, workdir)
                 dag_state, results = read_results(args.home, dag_id)
                 print_report(dag_id, dag_state, results)
+                print_forwarded_lines(log_path)
                 found = check(dag_id, code, dag_state, results)
                 if found:
                     print(f"--- last lines of {log_path.name} ---")

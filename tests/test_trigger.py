@@ -112,6 +112,10 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         max_queue_wait=600,
         stop_on_kill=True,
         withhold_glue_text=True,
+        forward_logs="all",
+        secret_arguments=["--db-password"],
+        log_position={"start": 5, "streams": {"/g/output:jr_0123": [7, ["e1"], ""]}},
+        deferred_at=1_800_000_000.5,
         aws_conn_id="glue_prod",
         region_name="eu-west-1",
         verify="/etc/ssl/ca.pem",
@@ -129,6 +133,10 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         "max_queue_wait": 600.0,
         "stop_on_kill": True,
         "withhold_glue_text": True,
+        "forward_logs": "all",
+        "secret_arguments": ["--db-password"],
+        "log_position": {"start": 5, "streams": {"/g/output:jr_0123": [7, ["e1"], ""]}},
+        "deferred_at": 1_800_000_000.5,
         "aws_conn_id": "glue_prod",
         "region_name": "eu-west-1",
         "verify": "/etc/ssl/ca.pem",
@@ -138,7 +146,10 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
 
 @pytest.mark.parametrize(
     ("parameter", "value"),
-    [("poll_interval", 0), ("poll_interval", -1), ("poll_interval", True), ("max_queue_wait", "10"), ("run_id", "")],
+    [
+        *(("poll_interval", 0), ("poll_interval", -1), ("poll_interval", True), ("max_queue_wait", "10")),
+        *(("run_id", ""), ("forward_logs", "executors")),
+    ],
 )
 def test_bad_parameters_are_refused_when_built(parameter: str, value: object) -> None:
     """A bad parameter fails when the trigger is built (on the worker), naming the parameter."""

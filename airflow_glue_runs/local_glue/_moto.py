@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from airflow_glue_runs.local_glue import _logs
 from airflow_glue_runs.local_glue._http import DROPPED, discard, respond
 from airflow_glue_runs.local_glue._rules import (
     _ACTIVE,
@@ -61,6 +62,7 @@ _GLUE_ERROR_CODES = (
     "InvalidInputException",
     "OperationTimeoutException",
     "ResourceNumberLimitExceededException",
+    "ResourceNotFoundException",  # CloudWatch Logs' answer for a missing group or stream
 )
 FAULT_KINDS = (*_HTTP_FAULTS, "drop", "drop_response", *_GLUE_ERROR_CODES)
 _CONTROL_PATH = "/_local_glue/"
@@ -152,6 +154,8 @@ class _Service:
         if path.startswith(_CONTROL_PATH):
             return self._control_request(path.removeprefix(_CONTROL_PATH), environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(_logs.LOGS_TARGET_PREFIX):
+            return self._logs_request(target.removeprefix(_logs.LOGS_TARGET_PREFIX), environ, start_response)
         if not target.startswith("AWSGlue."):  # other services and moto's own API pass through
             return self.moto_app(environ, start_response)
         operation = target.removeprefix("AWSGlue.")
@@ -168,6 +172,22 @@ class _Service:
             if fault is not None:
                 return self._fault(fault, environ, start_response)
             return self._answer(operation, region.group(1) if region else self.region, environ, start_response)
+
+    def _logs_request(
+        self, operation: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """Count and fault a CloudWatch Logs call like a Glue one; write the scripted lines due; let moto answer."""
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
+        region = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+        with self.lock:
+            self.call_counts[operation] += 1
+            fault = self._take_fault(operation, wildcard=False)
+            if fault is not None:
+                return self._fault(fault, environ, start_response)
+            _logs.write_due_logs(_glue_backends(), self.account, self.clock())
+            region_name = region.group(1) if region else self.region
+            answer = _logs.shape_filter_request(operation, region_name, self.account, environ)
+            return respond(start_response, *answer) if answer else self.moto_app(environ, start_response)
 
     def _answer(
         self, operation: str, region: str, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -223,6 +243,10 @@ class _Service:
         if body.get("ExecutionRoleSessionPolicy"):
             run.extra["ExecutionRoleSessionPolicy"] = body["ExecutionRoleSessionPolicy"]
         job.job_runs.insert(0, run)  # newest first, as AWS lists them (moto's paginator follows the list)
+        try:
+            run.log_script = _logs.LogScript(run.job_run_id, now, arguments, _logs.DEFAULT_LOG_GROUP)
+        except ValueError as error:
+            raise _GlueError("InvalidInputException", str(error)) from None
         run.script.timeline(now)  # a queued run takes a free slot at once
         return {"JobRunId": run.job_run_id}
 
@@ -253,8 +277,8 @@ class _Service:
 
     # Faults.
 
-    def _take_fault(self, operation: str) -> _Fault | None:
-        for key in (operation, "*"):
+    def _take_fault(self, operation: str, *, wildcard: bool = True) -> _Fault | None:
+        for key in (operation, "*") if wildcard else (operation,):
             queue = self.faults.get(key)
             if queue:
                 fault = queue[0]
@@ -294,7 +318,7 @@ class _Service:
 
     def control_inject_fault(self, operation: str, fault: str, times: int = 1, message: str | None = None) -> None:
         if operation != "*":
-            _choice("operation", operation, ("*", *_glue_operations()))
+            _choice("operation", operation, ("*", *_glue_operations(), *_logs.logs_operations()))
         _choice("fault", fault, FAULT_KINDS)
         if not isinstance(times, int) or times < 1:
             raise ValueError(f"times must be a positive integer; got {times!r}")
@@ -331,6 +355,7 @@ class _Service:
 
     def control_reset(self) -> None:
         _glue_backends()[self.account].reset()
+        _logs.reset_logs(self.account)
         self.faults.clear()
         self.control_reset_counters()
 
@@ -351,6 +376,7 @@ class _Service:
         if worker_type is not None:
             _choice("worker_type", worker_type, _WORKER_TYPES)
         _Plan.from_arguments(default_arguments or {})  # a bad plan fails here, not at the first StartJobRun
+        _logs.parse_log_lines((default_arguments or {}).get(_logs.LOG_LINES_ARGUMENT, "[]"))
         unset = (
             *("description", "log_uri", "non_overridable_arguments", "connections", "allocated_capacity"),
             *("max_capacity", "security_configuration", "tags", "notification_property"),

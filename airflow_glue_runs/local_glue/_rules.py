@@ -27,7 +27,7 @@ _DEFAULT_MESSAGES = {
 }
 _WAITING_DETAIL = "Job run is waiting for resources: max concurrent runs reached (local Glue)"
 _PLAN_PREFIX = "--local-glue-"
-_PLAN_KEYS = ("duration", "final-state", "error-message", "queue-seconds", "stop-seconds")
+_PLAN_KEYS = ("duration", "final-state", "error-message", "queue-seconds", "stop-seconds", "log-lines")
 _DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 _WORKER_TYPES = ("Standard", *_DPU_PER_WORKER)
 _MAX_STARTING_SECONDS = 0.5
