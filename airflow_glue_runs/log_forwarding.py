@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_glue_runs.arguments import secret_values_in
+from airflow_glue_runs.exceptions import ErrorKind, classify_error
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.log_lines import LogPosition, TakenLines, stream_key
 from airflow_glue_runs.log_locations import ForwardLogs, LogLocation, locate_logs, merge_arguments
@@ -58,14 +59,12 @@ def _error_code(error: BaseException) -> str:
     return type(error).__name__
 
 
-_THROTTLING = frozenset({"ThrottlingException", "Throttling", "LimitExceededException", "RequestLimitExceeded"})
-_TRANSIENT = frozenset({"ServiceUnavailableException", "ServiceUnavailable", "InternalServerError"})
-
-
 def is_backoff_error(error: BaseException) -> bool:
-    """Whether a failed read calls for backing off: throttling, a transient fault or a connection problem."""
-    code = _error_code(error)
-    return code in _THROTTLING or code in _TRANSIENT or _is_connection_error(error)
+    """Whether a failed read calls for backing off: throttling, 5xx, timeouts, dropped connections.
+
+    The project's one classification of AWS errors judges it, as it does for the Glue waiters.
+    """
+    return classify_error(error) == ErrorKind.TRANSIENT
 
 
 class RunLogs:
@@ -196,15 +195,6 @@ class RunLogs:
             return None
         self._warned.add(kind)
         return level, message
-
-
-def _is_connection_error(error: BaseException) -> bool:
-    try:
-        from botocore.exceptions import ConnectionError as BotoConnectionError
-        from botocore.exceptions import HTTPClientError, ReadTimeoutError
-    except ImportError:  # pragma: no cover - botocore is a dependency
-        return False
-    return isinstance(error, BotoConnectionError | HTTPClientError | ReadTimeoutError | TimeoutError)
 
 
 def filter_request(

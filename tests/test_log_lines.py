@@ -126,8 +126,8 @@ def test_secret_values_are_masked_in_rendered_lines() -> None:
 
     logs = RunLogs("job", "jr_1", True, secret_arguments=["--k"])
     started = datetime(2026, 1, 1, tzinfo=UTC)
-    logs.locate(JobRun(id="jr_1", arguments={"--k": "s3cr3t"}, started_on=started), {"--api-password": "pa55"})
-    assert logs.take(G, [ev("jr_1", int(started.timestamp() * 1000), "using s3cr3t and pa55")]) == [
+    logs.locate(JobRun(id="jr_1", arguments={"--k": "s3cr3t"}, started_on=started), {"--api-password": "pa55word"})
+    assert logs.take(G, [ev("jr_1", int(started.timestamp() * 1000), "using s3cr3t and pa55word")]) == [
         "[glue driver] using *** and ***"
     ]
 
