@@ -23,13 +23,14 @@ from typing import Any
 
 from airflow_glue_runs.compat import airflow_conf, mask_secret
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
-from airflow_glue_runs.masking import MASK
+from airflow_glue_runs.masking import MASK, Redactor, airflow_min_secret_length
 from airflow_glue_runs.start_request import normalize_arguments
 
 __all__ = [
     "MASK",
     "SENSITIVE_NAME_PARTS",
     "JobArguments",
+    "argument_warnings",
     "is_sensitive_name",
     "mask_arguments",
     "parse_arguments",
@@ -278,6 +279,14 @@ class JobArguments:
         """The values of the secret arguments, for :class:`~airflow_glue_runs.masking.Redactor`."""
         return tuple(self.values[key] for key in sorted(self.secret_keys) if self.values[key])
 
+    def redactor(self, run_arguments: Mapping[str, Any] | None = None) -> Redactor:
+        """Return the masking of these secret values and of the secret ones among a run's own arguments.
+
+        A run's arguments, read back from Glue, include the job's default arguments, whose secrets were never sent.
+        """
+        values = [*self.secret_values, *(secret_values_in(run_arguments, self.listed) if run_arguments else ())]
+        return Redactor(values, min_length=airflow_min_secret_length())
+
     def keys_without_dashes(self) -> list[str]:
         """Return the argument names that do not start with ``--`` (Glue scripts read ``--name`` arguments)."""
         return sorted(key for key in self.values if not key.startswith("--"))
@@ -342,6 +351,17 @@ def register_secrets(arguments: JobArguments) -> None:
         value = arguments.values[key]
         if value:
             mask_secret(value)
+
+
+def argument_warnings(arguments: JobArguments) -> list[str]:
+    """Return the warnings to log before a start: secret arguments (names only), names Glue scripts will not see."""
+    warnings = [warning] if (warning := secret_warning(arguments)) else []
+    if odd := arguments.keys_without_dashes():
+        warnings.append(
+            f"Job argument(s) {', '.join(odd)} do not start with '--'; Glue scripts read arguments as --name "
+            "(getResolvedOptions), so they will probably not see these."
+        )
+    return warnings
 
 
 def secret_warning(arguments: JobArguments) -> str | None:

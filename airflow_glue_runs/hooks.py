@@ -151,6 +151,16 @@ class GlueJobRunHook(AwsBaseHook):
             merged = Config(retries=cast(Any, dict(DEFAULT_RETRIES))).merge(merged)
         return merged
 
+    def without_resends(self) -> GlueJobRunHook:
+        """Return a hook on the same connection and config whose botocore never resends a call (for StartJobRun).
+
+        StartJobRun has no idempotency token: :func:`~airflow_glue_runs.reattach.start_once` decides about retries.
+        """
+        config = self.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        return GlueJobRunHook(
+            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=config
+        )
+
     @property
     def glue(self) -> GlueClient:
         """The hook's boto3 Glue client (cached by ``AwsBaseHook.conn``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -13,11 +13,10 @@ from airflow.sdk import BaseOperator
 from airflow_glue_runs.acquisition import RunAcquisition, StartProgress
 from airflow_glue_runs.arguments import (
     JobArguments,
+    argument_warnings,
     check_secret_arguments,
     prepare_arguments,
     register_secrets,
-    secret_values_in,
-    secret_warning,
 )
 from airflow_glue_runs.compat import default_deferrable
 from airflow_glue_runs.console import console_url
@@ -26,10 +25,16 @@ from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 from airflow_glue_runs.log_forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
-from airflow_glue_runs.masking import Redactor, airflow_min_secret_length
+from airflow_glue_runs.masking import Redactor
 from airflow_glue_runs.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
-from airflow_glue_runs.run_options import RUN_OPTION_FIELDS, check_flag, check_seconds, rendered_run_options
+from airflow_glue_runs.run_options import (
+    RUN_OPTION_FIELDS,
+    check_botocore_config,
+    check_flag,
+    check_seconds,
+    rendered_run_options,
+)
 from airflow_glue_runs.start_request import build_start_job_run_request
 from airflow_glue_runs.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
 from airflow_glue_runs.waiting import (
@@ -41,6 +46,7 @@ from airflow_glue_runs.waiting import (
     deferral_timeout,
     raise_for_result,
 )
+from airflow_glue_runs.worker_wait import WorkerWait
 
 if TYPE_CHECKING:
     import jinja2
@@ -187,11 +193,7 @@ class GlueJobRunOperator(BaseOperator):
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify
-        if botocore_config is not None and not isinstance(botocore_config, dict):
-            raise GlueJobRunParameterError(
-                "botocore_config", f"expected a dict of botocore Config options, got {type(botocore_config).__name__}"
-            )
-        self.botocore_config = botocore_config
+        self.botocore_config = check_botocore_config(botocore_config)
         self.openlineage_inject_parent_job_info = optional_flag(
             "openlineage_inject_parent_job_info", openlineage_inject_parent_job_info
         )
@@ -226,14 +228,7 @@ class GlueJobRunOperator(BaseOperator):
     @cached_property
     def start_hook(self) -> GlueJobRunHook:
         """The hook for StartJobRun: the same connection and config, but botocore never resends the call."""
-        from botocore.config import Config
-
-        from airflow_glue_runs.hooks import GlueJobRunHook
-
-        config = self.hook.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
-        return GlueJobRunHook(
-            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=config
-        )
+        return self.hook.without_resends()
 
     @cached_property
     def _acquisition(self) -> RunAcquisition:
@@ -302,12 +297,11 @@ class GlueJobRunOperator(BaseOperator):
             secret_arguments=self.secret_arguments,
             secrets=[arguments.values[key] for key in arguments.secret_keys],
         )
-        result = self._observe(watch, run)
+        waiting = self._worker_wait(watch)
+        result = waiting.observe(run)
         if result is None and self.deferrable:
             self._defer(run)
-        if result is None:
-            result = self._wait_on_worker(watch)
-        return self._finish(context, result)
+        return self._finish(context, result if result is not None else waiting.wait())
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after the trigger: judge its verdict with the shared state model."""
@@ -339,45 +333,24 @@ class GlueJobRunOperator(BaseOperator):
         return arguments, options
 
     def _warn_about(self, arguments: JobArguments) -> None:
-        if warning := secret_warning(arguments):
+        for warning in argument_warnings(arguments):
             self.log.warning("%s", warning)
-        if odd := arguments.keys_without_dashes():
-            self.log.warning(
-                "Job argument(s) %s do not start with '--'; Glue scripts read arguments as --name "
-                "(getResolvedOptions), so they will probably not see these.",
-                ", ".join(odd),
-            )
 
     # -- waiting -----------------------------------------------------------------------------------------------
 
-    def _observe(self, watch: RunWatch, run: JobRun) -> WaitResult | None:
-        lines, result = watch.observe(run, datetime.now(UTC))
-        redact = self._redactor(run)
-        for line in lines:
-            self.log.info("%s", redact(line))
-        if self._logs is not None and result is not None and run.is_terminal:
-            self._logs.final_flush(run)
-        elif self._logs is not None and result is None and not self.deferrable:
-            self._logs.poll(run)
-        return result
+    def _worker_wait(self, watch: RunWatch) -> WorkerWait:
+        return WorkerWait(
+            hook=self.hook,
+            watch=watch,
+            log=self.log,
+            redactor=self._redactor,
+            poll_interval=self.poll_interval,
+            logs=self._logs,
+            forward_while_waiting=not self.deferrable,
+        )
 
     def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
-        """Poll until the run is over; the task's ``execution_timeout`` bounds this loop (then ``on_kill`` runs).
-
-        Read errors are judged like the trigger's and the sensor's: a transient fault costs a poll, a vanished
-        run or a denied read ends the wait, anything else propagates.
-        """
-        while True:
-            time.sleep(self.poll_interval)
-            try:
-                run = self.hook.get_job_run(watch.job_name, watch.run_id)
-            except Exception as error:
-                if (verdict := watch.judge_read_error(error)) is not None:
-                    return verdict
-                self.log.warning("Could not read Glue job run %s this poll: %s", watch.run_id, self._redact(error))
-                continue
-            if (result := self._observe(watch, run)) is not None:
-                return result
+        return self._worker_wait(watch).wait()
 
     def _defer(self, run: JobRun) -> NoReturn:
         from airflow_glue_runs.triggers import GlueJobRunTrigger
@@ -439,10 +412,7 @@ class GlueJobRunOperator(BaseOperator):
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
         """Hide the task's secret argument values, and those of the run's own arguments (job defaults included)."""
-        values = list(self._prepare_arguments().secret_values)
-        if run is not None and run.arguments:
-            values.extend(secret_values_in(run.arguments, self.secret_arguments))
-        return Redactor(values, min_length=airflow_min_secret_length())
+        return self._prepare_arguments().redactor(run.arguments if run is not None else None)
 
     def _redact(self, error: BaseException) -> str:
         return self._redactor()(str(error))

@@ -76,6 +76,15 @@ def check_seconds(parameter: str, value: object, *, allow_none: bool = False, al
     return seconds
 
 
+def check_botocore_config(value: object) -> dict[str, Any] | None:
+    """Check ``botocore_config``: botocore ``Config`` options as a dict, or ``None``."""
+    if value is not None and not isinstance(value, dict):
+        raise GlueJobRunParameterError(
+            "botocore_config", f"expected a dict of botocore Config options, got {type(value).__name__}"
+        )
+    return value
+
+
 def check_flag(parameter: str, value: object) -> bool:
     """Check a True/False setting."""
     if not isinstance(value, bool):

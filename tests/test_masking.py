@@ -122,7 +122,7 @@ def test_worker_log_lines_mask_glue_text(glue: LocalGlue, logs: list[dict[str, A
     op = operator()
     watch = RunWatch(job_name=JOB, run_id="jr_1")
     run = JobRun(id="jr_1", state=JobRunState.WAITING, state_detail=f"waiting: connection {SECRET} busy")
-    assert op._observe(watch, run) is None
+    assert op._worker_wait(watch).observe(run) is None
     text = logged(logs)
     assert f"waiting: connection {MASK} busy" in text
     assert SECRET not in text
