@@ -15,14 +15,14 @@ for row in $rows; do
     log=.matrix/$row.log
     start=$SECONDS
     mkdir -p .matrix
-    {
+    (
         set -e
-        # A venv is rebuilt only when its pinned set changed (uv's cache makes a rebuild cheap anyway).
-        if ! cmp -s "constraints/$row.txt" "$venv/.constraints" 2>/dev/null; then
+        # A venv is rebuilt only when its pinned set or pyproject.toml changed (uv's cache makes a rebuild cheap).
+        if ! cat "constraints/$row.txt" pyproject.toml | cmp -s - "$venv/.constraints" 2>/dev/null; then
             rm -rf "$venv"
             "$uv" venv --quiet --python python3 "$venv"
             "$uv" pip install --quiet --python "$venv/bin/python" -e '.[test]' -c "constraints/$row.txt"
-            cp "constraints/$row.txt" "$venv/.constraints"
+            cat "constraints/$row.txt" pyproject.toml >"$venv/.constraints"
         fi
         versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(p + "=" + m.version(p) for p in ("apache-airflow", "apache-airflow-providers-amazon")))')
         echo "== $row: $versions"
@@ -31,7 +31,7 @@ for row in $rows; do
         case " $e2e_rows " in
             *" $row "*) "$venv/bin/pytest" -q -p no:cacheprovider tests/e2e ;;
         esac
-    } >"$log" 2>&1
+    ) >"$log" 2>&1
     status=$?
     seconds=$((SECONDS - start))
     result=$(grep -E '^(=+ )?[0-9]+ (passed|failed)' "$log" | tr '\n' ' ' | sed 's/=//g')

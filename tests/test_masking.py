@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import structlog.testing
-from airflow.sdk.exceptions import TaskDeferred
 from airflow.triggers.base import TriggerEvent
+from airflow_versions import TaskDeferred
 from operator_fakes import FakeTI, task_context
 
 from airflow_glue_runs.exceptions import GlueJobRunFailedError, GlueJobRunQueueTimeoutError

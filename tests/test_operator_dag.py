@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 import pytest
 from airflow.sdk import DAG, task
+from airflow_versions import needs_airflow_3_3
 from support import register_and_test
 
 from airflow_glue_runs.arguments import MASK
@@ -401,6 +402,7 @@ def _die_after_start(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return died
 
 
+@needs_airflow_3_3  # it stops the try between the task state store's two writes
 @pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferred"])
 def test_worker_death_after_start_reattaches(
     glue: LocalGlue, make_dag: Callable[..., DAG], monkeypatch: pytest.MonkeyPatch, deferrable: bool
