@@ -6,10 +6,14 @@ internals the tests drive: DAG parsing, the triggerer's runner, dotted-path impo
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from airflow_glue_runs.compat import AIRFLOW_VERSION
 
@@ -31,6 +35,7 @@ except ImportError:  # Airflow 3.0
 __all__ = [
     "TaskDeferred",
     "airflow_redact",
+    "capture_logs",
     "dag_bag",
     "deserialize",
     "import_string",
@@ -50,6 +55,30 @@ needs_airflow_3_3 = pytest.mark.skipif(
     AIRFLOW_VERSION < (3, 3), reason="needs Airflow 3.3+ (BaseTrigger.on_kill on a user's clear or mark)"
 )
 """Mark a test of a feature Airflow added in 3.3; it is skipped, with this reason, on 3.0-3.2."""
+
+
+class _Collect(logging.Handler):
+    def __init__(self, captured: list[dict[str, Any]]) -> None:
+        super().__init__(logging.DEBUG)
+        self.captured = captured
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.captured.append({"event": record.getMessage(), "log_level": record.levelname.lower()})
+
+
+@contextlib.contextmanager
+def capture_logs() -> Iterator[list[dict[str, Any]]]:
+    """Collect what the provider logs, as structlog events: Airflow 3.1+ loggers are structlog's (out of caplog's
+    reach), Airflow 3.0's task and trigger loggers are stdlib ones (collected from the root logger)."""
+    handler = _Collect([])
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with structlog.testing.capture_logs() as captured:
+            handler.captured = captured
+            yield captured
+    finally:
+        root.removeHandler(handler)
 
 
 def airflow_redact() -> Any:

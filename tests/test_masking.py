@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog.testing
 from airflow.triggers.base import TriggerEvent
-from airflow_versions import TaskDeferred
+from airflow_versions import TaskDeferred, capture_logs
 from operator_fakes import FakeTI, task_context
 
 from airflow_glue_runs.exceptions import GlueJobRunFailedError, GlueJobRunQueueTimeoutError
@@ -77,7 +76,7 @@ def operator(**kwargs: Any) -> GlueJobRunOperator:
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
     """Collect log events before Airflow's processors (its masker among them) see them."""
-    with structlog.testing.capture_logs() as captured:
+    with capture_logs() as captured:
         yield captured
 
 

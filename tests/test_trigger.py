@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import traceback
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -12,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import structlog.testing
 from airflow.triggers.base import TriggerEvent
-from airflow_versions import deserialize, import_string, needs_airflow_3_3, serialize
+from airflow_versions import capture_logs, deserialize, import_string, needs_airflow_3_3, serialize
 from support import PollStepper
 
 from airflow_glue_runs import poller, shared_client, triggers
@@ -34,27 +32,11 @@ JOB = "trigger-etl"
 SAFETY = 30  # seconds; only guards against a hang, never asserted on
 
 
-class _Collect(logging.Handler):
-    def __init__(self, captured: list[dict[str, Any]]) -> None:
-        super().__init__(logging.DEBUG)
-        self.captured = captured
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.captured.append({"event": record.getMessage(), "log_level": record.levelname.lower()})
-
-
 @pytest.fixture
 def trigger_logs() -> Iterator[list[dict[str, Any]]]:
-    """Collect what triggers log: structlog loggers (Airflow 3.1+, out of caplog's reach) and stdlib ones (3.0)."""
-    handler = _Collect([])
-    root = logging.getLogger()
-    root.addHandler(handler)
-    try:
-        with structlog.testing.capture_logs() as captured:
-            handler.captured = captured
-            yield captured
-    finally:
-        root.removeHandler(handler)
+    """Collect what triggers log (structlog on Airflow 3.1+, stdlib on 3.0)."""
+    with capture_logs() as captured:
+        yield captured
 
 
 def messages(captured: list[dict[str, Any]], level: str | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog.testing
+from airflow_versions import capture_logs
 
 from airflow_glue_runs import log_forwarding
 from airflow_glue_runs.local_glue import LocalGlue
@@ -27,7 +27,7 @@ def _short_flush(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
-    with structlog.testing.capture_logs() as captured:
+    with capture_logs() as captured:
         yield captured
 
 
