@@ -343,7 +343,8 @@ def _no_retries() -> Any:
 
 def test_clear_waits_for_the_run_it_stopped_before_starting_afresh(glue: LocalGlue) -> None:
     """After a Clear, the earlier run still STOPPING is waited for, so a one-slot job can take the fresh run."""
-    plan = {"--local-glue-duration": "600", "--local-glue-stop-seconds": "0.5"}
+    # STOPPING lasts 3 s of real time: long enough that a loaded machine still reads it STOPPING right after the stop.
+    plan = {"--local-glue-duration": "600", "--local-glue-stop-seconds": "3"}
     glue.create_job(JOB, max_concurrent_runs=1, default_arguments=plan)
     store = FakeStateStore()
     first = op(wait_for_completion=False, poll_interval=0.1).execute(
