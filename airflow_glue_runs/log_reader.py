@@ -36,7 +36,7 @@ from airflow_glue_runs import log_forwarding
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.log_client import TokenBucket, build_logs_client
 from airflow_glue_runs.log_forwarding import RunLogs, filter_request, is_backoff_error
-from airflow_glue_runs.shared_client import ClientKey, lease_client
+from airflow_glue_runs.shared_client import ClientKey, lease_client, off_loop
 
 __all__ = ["DEFAULT_CALLS_PER_SECOND", "MAX_STREAMS_PER_CALL", "LogFollower", "LogReader", "follow_logs", "log_readers"]
 
@@ -171,7 +171,7 @@ class LogReader:
 
     async def _run(self) -> None:
         try:
-            self.client = await asyncio.to_thread(build_logs_client, self.key)
+            self.client = await off_loop(build_logs_client, self.key)
         except Exception as error:
             for follower in self.followers:
                 follower.logs.disabled = True
