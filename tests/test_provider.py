@@ -62,3 +62,18 @@ def test_airflow_providers_list_shows_provider(tmp_path: Path) -> None:
     )
     listed = {p["package_name"]: p["version"] for p in cli_json(out.stdout)}
     assert listed["airflow-glue-runs"] == airflow_glue_runs.__version__
+
+
+def test_no_plain_threads_from_the_event_loop() -> None:
+    """The package leaves the event loop only through shared_client.off_loop (asgiref), never asyncio.to_thread.
+
+    A hook built in a plain worker thread reads its connection through the triggerer's channel from a foreign
+    thread: on Airflow 3.0 that fails and takes the triggerer down (seen on the real stack).
+    """
+    package = Path(airflow_glue_runs.__file__).parent
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "asyncio.to_thread(" in path.read_text() or "run_in_executor(" in path.read_text()
+    ]
+    assert offenders == []
