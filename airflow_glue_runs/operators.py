@@ -295,7 +295,7 @@ class GlueJobRunOperator(BaseOperator):
             self.forward_logs,
             log=self.log,
             secret_arguments=self.secret_arguments,
-            secrets=[arguments.values[key] for key in arguments.secret_keys],
+            secrets=arguments.secret_values,
         )
         waiting = self._worker_wait(watch)
         result = waiting.observe(run)
