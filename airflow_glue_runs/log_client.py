@@ -52,21 +52,7 @@ def build_logs_client(key: ClientKey) -> Any:
     """Build and enter the aiobotocore CloudWatch Logs client of ``key``; runs in a worker thread."""
     from botocore.config import Config
 
-    from airflow_glue_runs.arguments import is_sensitive_name
     from airflow_glue_runs.hooks import LOGS_RETRIES
-    from airflow_glue_runs.shared_client import _refresh_off_loop
+    from airflow_glue_runs.shared_client import open_client
 
-    is_sensitive_name("--warm-up")  # its first call imports Airflow's secrets masker: here, not on the event loop
-    hook = key.make_hook()
-    session: Any = hook.get_session(region_name=hook.region_name, deferrable=True)
-    endpoint_url = hook.conn_config.get_service_endpoint_url(service_name="logs")
-    config = hook._get_config().merge(Config(retries=dict(LOGS_RETRIES)))  # type: ignore[arg-type]
-
-    async def create() -> Any:
-        _refresh_off_loop(await session.get_credentials())
-        context = session.create_client(
-            "logs", region_name=hook.region_name, endpoint_url=endpoint_url, config=config, verify=hook.verify
-        )
-        return await context.__aenter__()
-
-    return asyncio.run(create())
+    return open_client(key, "logs", Config(retries=dict(LOGS_RETRIES)))[1]  # type: ignore[arg-type]

@@ -154,27 +154,34 @@ def _parse_timestamp(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _build_client(key: ClientKey) -> SharedClient:
-    """Build the hook, its aiobotocore session and the client, entered; runs in a worker thread.
+def open_client(key: ClientKey, service: str, extra_config: Any = None) -> tuple[GlueJobRunHook, Any, str | None]:
+    """Build the hook of ``key``, its aiobotocore session and an entered ``service`` client; runs in a worker thread.
 
     Client creation is a coroutine in aiobotocore, so it runs on a private loop in this thread. Nothing it
     makes is bound to that loop: aiobotocore opens its aiohttp session (and TLS context) on the first request,
-    on the loop that sends it.
+    on the loop that sends it. Returns the hook, the client and the endpoint URL (``None``: AWS's own).
+
+    :param extra_config: a botocore ``Config`` merged over the connection's (e.g. the Logs reader's retries).
     """
     hook = key.make_hook()
     session: Any = hook.get_session(region_name=hook.region_name, deferrable=True)
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_parse_timestamp)
-    endpoint_url = hook.conn_config.get_service_endpoint_url(service_name="glue")
-    config = hook._get_config()
+    endpoint_url = hook.conn_config.get_service_endpoint_url(service_name=service)
+    config = hook._get_config() if extra_config is None else hook._get_config().merge(extra_config)
 
     async def create() -> Any:
         _refresh_off_loop(await session.get_credentials())
         context = session.create_client(
-            "glue", region_name=hook.region_name, endpoint_url=endpoint_url, config=config, verify=hook.verify
+            service, region_name=hook.region_name, endpoint_url=endpoint_url, config=config, verify=hook.verify
         )
         return await context.__aenter__()
 
-    client = asyncio.run(create())
+    return hook, asyncio.run(create()), endpoint_url
+
+
+def _build_client(key: ClientKey) -> SharedClient:
+    """Build the shared Glue client of ``key``; runs in a worker thread (:func:`open_client`)."""
+    hook, client, endpoint_url = open_client(key, "glue")
     log.info(
         "Built the shared Glue client for connection %r (region %s, endpoint %s)",
         key.aws_conn_id,
