@@ -237,7 +237,7 @@ def classify_error(error: BaseException) -> str:
     """Return the :class:`ErrorKind` of an error raised by a Glue read (after botocore's own retries).
 
     The one judgement of read errors for every waiter: the trigger's poller, the operator's worker-side loop
-    and the sensor (through :meth:`~airflow_glue_runs.waiting.RunWatch.judge_read_error`).
+    and the sensor (through :meth:`~airflow_glue_runs._internal.run.waiting.RunWatch.judge_read_error`).
 
     Takes the project's translated errors and raw botocore ``ClientError`` alike (building a client for an
     assumed role calls STS, whose errors are not translated).
@@ -261,7 +261,7 @@ def classify_error(error: BaseException) -> str:
 
 
 class Verdict(Protocol):
-    """What an outcome error is built from: :class:`~airflow_glue_runs.waiting.WaitResult` (kept apart, no cycle)."""
+    """What an outcome error is built from: a :class:`~airflow_glue_runs._internal.run.waiting.WaitResult`."""
 
     @property
     def message(self) -> str: ...
@@ -273,7 +273,7 @@ class Verdict(Protocol):
 class GlueJobRunOutcomeError(GlueRunsError):
     """A watched run did not succeed; ``result`` holds the verdict and the run as last seen.
 
-    :param result: the :class:`~airflow_glue_runs.waiting.WaitResult` that ended the wait.
+    :param result: the :class:`~airflow_glue_runs._internal.run.waiting.WaitResult` that ended the wait.
     :param console_url: the run's page in the AWS console, when known.
     """
 

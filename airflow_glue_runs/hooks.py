@@ -17,15 +17,15 @@ from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from airflow_glue_runs.exceptions import GlueJobRunParameterError, translate_client_error
-from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.start_request import (
+from airflow_glue_runs._internal.start.request import (
     MAX_PAGE_SIZE,
     MAX_STOP_BATCH,
     build_start_job_run_request,
     check_int,
     check_name,
 )
+from airflow_glue_runs.exceptions import GlueJobRunParameterError, translate_client_error
+from airflow_glue_runs.job_run import JobRun
 
 if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
@@ -154,7 +154,8 @@ class GlueJobRunHook(AwsBaseHook):
     def without_resends(self) -> GlueJobRunHook:
         """Return a hook on the same connection and config whose botocore never resends a call (for StartJobRun).
 
-        StartJobRun has no idempotency token: :func:`~airflow_glue_runs.reattach.start_once` decides about retries.
+        StartJobRun has no idempotency token: :func:`~airflow_glue_runs._internal.start.reattach.start_once` decides
+        about retries.
         """
         config = self.config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
         return GlueJobRunHook(
@@ -182,7 +183,8 @@ class GlueJobRunHook(AwsBaseHook):
         """Start a run of ``job_name`` and return its run id.
 
         ``options`` are the StartJobRun fields in snake_case (see
-        :func:`~airflow_glue_runs.start_request.build_start_job_run_request`); all are checked before the call.
+        :func:`~airflow_glue_runs._internal.start.request.build_start_job_run_request`); all are checked before the
+        call.
         """
         request = build_start_job_run_request(job_name, arguments, **options)
         with _translated(job_name):

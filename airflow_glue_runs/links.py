@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.console import console_url
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator

@@ -10,34 +10,15 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseOperator
 
-from airflow_glue_runs.acquisition import RunAcquisition, StartProgress
-from airflow_glue_runs.arguments import (
-    JobArguments,
-    argument_warnings,
-    check_secret_arguments,
-    prepare_arguments,
-    register_secrets,
-)
-from airflow_glue_runs.compat import default_deferrable
-from airflow_glue_runs.console import console_url
-from airflow_glue_runs.exceptions import GlueJobRunParameterError
-from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
-from airflow_glue_runs.log_forwarding import WorkerLogForwarder, worker_forwarder
-from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
-from airflow_glue_runs.masking import Redactor
-from airflow_glue_runs.openlineage import LineageSource, inject_openlineage, optional_flag
-from airflow_glue_runs.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
-from airflow_glue_runs.run_options import (
-    RUN_OPTION_FIELDS,
-    check_botocore_config,
-    check_flag,
-    check_seconds,
-    rendered_run_options,
-)
-from airflow_glue_runs.start_request import build_start_job_run_request
-from airflow_glue_runs.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
-from airflow_glue_runs.waiting import (
+from airflow_glue_runs._internal.compat import default_deferrable
+from airflow_glue_runs._internal.console import console_url
+from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
+from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
+from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
+from airflow_glue_runs._internal.masking import Redactor
+from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
+from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
+from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
     DEFERRAL_MARGIN,
     Resolution,
@@ -46,7 +27,26 @@ from airflow_glue_runs.waiting import (
     deferral_timeout,
     raise_for_result,
 )
-from airflow_glue_runs.worker_wait import WorkerWait
+from airflow_glue_runs._internal.start.acquisition import RunAcquisition, StartProgress
+from airflow_glue_runs._internal.start.arguments import (
+    JobArguments,
+    argument_warnings,
+    check_secret_arguments,
+    prepare_arguments,
+    register_secrets,
+)
+from airflow_glue_runs._internal.start.options import (
+    RUN_OPTION_FIELDS,
+    check_botocore_config,
+    check_flag,
+    check_seconds,
+    rendered_run_options,
+)
+from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
+from airflow_glue_runs._internal.start.request import build_start_job_run_request
+from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 
 if TYPE_CHECKING:
     import jinja2
@@ -77,7 +77,8 @@ class GlueJobRunOperator(BaseOperator):
 
     XCom (each key at most once per try, across deferral): ``glue_job_run_id`` (the run id, as soon as it is
     known), ``glue_job_run_link`` (what the "Glue job run" extra link needs), ``glue_job_run`` (the summary of
-    :func:`~airflow_glue_runs.summary.run_summary`, when the run's outcome is known, success or not) and the
+    :func:`~airflow_glue_runs._internal.run.summary.run_summary`, when the run's outcome is known, success or not) and
+    the
     return value. Nothing is pushed when ``do_xcom_push=False``.
 
     **No duplicate runs.** A retry of the same task instance reattaches to the run an earlier try started: it
@@ -87,7 +88,7 @@ class GlueJobRunOperator(BaseOperator):
     Clear are told apart by ``ti.max_tries``, which every Clear raises and retries never change; it is stored
     with the run id (Airflow 3.3+ task state store) and hashed into the job argument
     ``--airflow-glue-runs-marker`` that a retry looks for with a bounded GetJobRuns scan (earlier Airflow 3, or
-    a run whose id was never recorded). See :mod:`airflow_glue_runs.reattach`.
+    a run whose id was never recorded). See :mod:`airflow_glue_runs._internal.start.reattach`.
 
     :param job_name: the Glue job to run. Templated.
     :param arguments: the run's job arguments: a dict, JSON text, or the AWS CLI's shorthand
@@ -128,7 +129,8 @@ class GlueJobRunOperator(BaseOperator):
     :param verify: whether or how to verify TLS certificates (``AwsBaseHook``'s ``verify``).
     :param botocore_config: botocore ``Config`` options as a dict, e.g. ``{"retries": {"max_attempts": 10}}``.
     :param openlineage_inject_parent_job_info: add this task instance's OpenLineage parent and root job to the
-        run's ``--conf``, merged with the job's and the user's ``--conf`` (:mod:`airflow_glue_runs.openlineage`).
+        run's ``--conf``, merged with the job's and the user's ``--conf``
+        (:mod:`airflow_glue_runs._internal.lineage.openlineage`).
         Defaults, when the task runs, to ``[openlineage] spark_inject_parent_job_info`` (False when unset).
     :param openlineage_inject_transport_info: add the OpenLineage listener's HTTP transport to the run's
         ``--conf`` (its API key is masked in Airflow, but Glue stores it with the run). Defaults, when the task

@@ -2,8 +2,8 @@
 
 Poke and reschedule modes read the run on the worker; deferrable mode checks once and then waits in the triggerer
 with :class:`~airflow_glue_runs.triggers.GlueJobRunTrigger`. All three judge the run the same way, with the
-shared waiting policy (:class:`~airflow_glue_runs.waiting.RunWatch`) and
-:func:`~airflow_glue_runs.waiting.raise_for_result`, so a state means the same thing as for the operator.
+shared waiting policy (:class:`~airflow_glue_runs._internal.run.waiting.RunWatch`) and
+:func:`~airflow_glue_runs._internal.run.waiting.raise_for_result`, so a state means the same thing as for the operator.
 """
 
 from __future__ import annotations
@@ -16,27 +16,27 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
-from airflow_glue_runs.compat import (
+from airflow_glue_runs._internal.compat import (
     AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
     default_deferrable,
 )
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.console import console_url
+from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
+from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
+from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, raise_for_result
+from airflow_glue_runs._internal.start.options import check_flag, check_seconds
+from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE, check_name
 from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
-from airflow_glue_runs.log_forwarding import WorkerLogForwarder, worker_forwarder
-from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
-from airflow_glue_runs.run_options import check_flag, check_seconds
-from airflow_glue_runs.start_request import MAX_PAGE_SIZE, check_name
-from airflow_glue_runs.waiting import RunWatch, WaitResult, raise_for_result
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_glue_runs._internal.lineage.openlineage import LineageSource
     from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
-    from airflow_glue_runs.openlineage import LineageSource
 
 __all__ = ["LATEST_RUN_SCAN_PAGES", "GlueJobRunSensor"]
 
@@ -288,7 +288,7 @@ class GlueJobRunSensor(BaseSensorOperator):
         return self._lineage().lineage(failed=True)
 
     def _lineage(self) -> LineageSource:
-        from airflow_glue_runs.openlineage import LineageSource
+        from airflow_glue_runs._internal.lineage.openlineage import LineageSource
 
         result = self._result
         run_id, run = (result.run_id, result.run) if result is not None else (None, None)

@@ -1,10 +1,14 @@
 """``GlueJobRunTrigger``: wait on a Glue job run in the triggerer, cheaply, and report how it ended.
 
 Hundreds of these run at once in one triggerer. None of them owns an AWS client or calls Glue on its own: they
-subscribe to the process-wide batched poller (:mod:`airflow_glue_runs.poller`), which reads the watched runs of
-a job together through one shared client (:mod:`airflow_glue_runs.shared_client`). Each trigger applies the
-shared waiting policy (:class:`~airflow_glue_runs.waiting.RunWatch`) to its run and yields exactly one event
-whose payload is a :class:`~airflow_glue_runs.waiting.WaitResult` as JSON. The trigger reports; the operator or
+subscribe to the process-wide batched poller (:mod:`airflow_glue_runs._internal.polling.poller`), which reads the
+watched runs of
+a job together through one shared client (:mod:`airflow_glue_runs._internal.polling.shared_client`). Each trigger
+applies the
+shared waiting policy (:class:`~airflow_glue_runs._internal.run.waiting.RunWatch`) to its run and yields exactly one
+event
+whose payload is a :class:`~airflow_glue_runs._internal.run.waiting.WaitResult` as JSON. The trigger reports; the
+operator or
 sensor that resumes decides (``raise_for_result``).
 """
 
@@ -18,12 +22,11 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_glue_runs.exceptions import GlueApiError
-from airflow_glue_runs.log_forwarding import RunLogs
-from airflow_glue_runs.log_lines import LogPosition
-from airflow_glue_runs.log_locations import ForwardLogs, check_forward_logs
-from airflow_glue_runs.log_reader import LogFollower, follow_logs
-from airflow_glue_runs.poller import (
+from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs
+from airflow_glue_runs._internal.glue_logs.lines import LogPosition
+from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
+from airflow_glue_runs._internal.glue_logs.reader import LogFollower, follow_logs
+from airflow_glue_runs._internal.polling.poller import (
     PollFailed,
     PollSkipped,
     RunDenied,
@@ -33,10 +36,11 @@ from airflow_glue_runs.poller import (
     poller_registry,
     watch_run,
 )
-from airflow_glue_runs.run_options import check_flag, check_seconds
-from airflow_glue_runs.shared_client import ClientKey, lease_client
-from airflow_glue_runs.start_request import check_name
-from airflow_glue_runs.waiting import GLUE_TEXT_WITHHELD, RunWatch, WaitResult
+from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
+from airflow_glue_runs._internal.run.waiting import GLUE_TEXT_WITHHELD, RunWatch, WaitResult
+from airflow_glue_runs._internal.start.options import check_flag, check_seconds
+from airflow_glue_runs._internal.start.request import check_name
+from airflow_glue_runs.exceptions import GlueApiError
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
@@ -76,7 +80,8 @@ class GlueJobRunTrigger(BaseTrigger):
         events are not redacted by the task's secrets masker). The operator reads the text again when it
         resumes and redacts it itself.
     :param forward_logs: ``False``, ``True`` (driver lines) or ``"all"`` (executors too): log the run's CloudWatch
-        lines in this trigger's log, read by the shared reader (:mod:`airflow_glue_runs.log_reader`), then a
+        lines in this trigger's log, read by the shared reader (:mod:`airflow_glue_runs._internal.glue_logs.reader`),
+        then a
         final read after the run ends; the event carries the position reached (``log_position``).
     :param secret_arguments: names of job arguments whose values are masked in forwarded lines (with the
         sensitive-looking ones). The values are read from the run, never carried in the kwargs.

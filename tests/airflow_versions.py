@@ -1,6 +1,7 @@
 """What the tests need from Airflow that moved between 3.0 and 3.3, in one place, and the 3.3-only marker.
 
-The provider's own imports that differ are in ``airflow_glue_runs.compat``; these are the test harness's (Airflow
+The provider's own imports that differ are in ``airflow_glue_runs._internal.compat``; these are the test harness's
+(Airflow
 internals the tests drive: DAG parsing, the triggerer's runner, dotted-path import).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import structlog.testing
 
-from airflow_glue_runs.compat import AIRFLOW_VERSION
+from airflow_glue_runs._internal.compat import AIRFLOW_VERSION
 
 try:  # Airflow 3.2+
     from airflow.sdk.exceptions import TaskDeferred

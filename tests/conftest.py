@@ -75,7 +75,7 @@ def airflow_db() -> Path:
 @pytest.fixture
 def stepper(monkeypatch: pytest.MonkeyPatch) -> PollStepper:
     """Replace the poller's sleep so the test decides when each poll runs."""
-    from airflow_glue_runs import poller
+    from airflow_glue_runs._internal.polling import poller
 
     stepper = PollStepper()
     monkeypatch.setattr(poller, "_sleep", stepper.sleep)

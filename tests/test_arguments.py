@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from airflow_versions import airflow_redact
 
-from airflow_glue_runs.arguments import (
+from airflow_glue_runs._internal.start.arguments import (
     MASK,
     check_secret_arguments,
     is_sensitive_name,

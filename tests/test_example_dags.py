@@ -18,7 +18,7 @@ import pytest
 from airflow_versions import dag_bag
 from support import load_demo
 
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.console import console_url
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue

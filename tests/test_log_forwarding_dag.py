@@ -17,7 +17,7 @@ import pytest
 from airflow.sdk import DAG
 from support import register_and_test
 
-from airflow_glue_runs import log_forwarding
+from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs.exceptions import GlueJobRunFailedError
 from airflow_glue_runs.operators import GlueJobRunOperator
 from airflow_glue_runs.sensors import GlueJobRunSensor

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs, secret_values
+from airflow_glue_runs._internal.glue_logs.lines import EVENT_BYTES, LogPosition
+from airflow_glue_runs._internal.glue_logs.locations import check_forward_logs, locate_logs
+from airflow_glue_runs._internal.masking import redact
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
-from airflow_glue_runs.log_forwarding import RunLogs, secret_values
-from airflow_glue_runs.log_lines import EVENT_BYTES, LogPosition
-from airflow_glue_runs.log_locations import check_forward_logs, locate_logs
-from airflow_glue_runs.masking import redact
 
 G = "/aws-glue/jobs/output"
 

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from support import PollStepper
 
-from airflow_glue_runs import log_forwarding, log_reader
+from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
+from airflow_glue_runs._internal.glue_logs import reader as log_reader
+from airflow_glue_runs._internal.glue_logs.reader import LogFollower
+from airflow_glue_runs._internal.polling.shared_client import ClientKey
 from airflow_glue_runs.local_glue import LocalGlue
-from airflow_glue_runs.log_reader import LogFollower
-from airflow_glue_runs.shared_client import ClientKey
 from airflow_glue_runs.triggers import GlueJobRunTrigger
 
 KEY = ClientKey.of(aws_conn_id="aws_default", region_name=None, verify=None, botocore_config=None)
@@ -147,7 +148,7 @@ async def test_access_denied_stops_forwarding_and_names_the_permission(
 @pytest.mark.asyncio
 async def test_token_bucket_caps_the_call_rate() -> None:
     """Two seconds' worth of calls go at once; then each call waits for its token (1/rate seconds)."""
-    from airflow_glue_runs.log_client import TokenBucket
+    from airflow_glue_runs._internal.glue_logs.client import TokenBucket
 
     now = [0.0]
     waits: list[float] = []

@@ -15,13 +15,19 @@ from airflow.triggers.base import TriggerEvent
 from airflow_versions import TaskDeferred, capture_logs
 from operator_fakes import FakeTI, task_context
 
+from airflow_glue_runs._internal.masking import MASK, Redactor, redact
+from airflow_glue_runs._internal.run.waiting import (
+    GLUE_TEXT_WITHHELD,
+    Resolution,
+    RunWatch,
+    WaitResult,
+    raise_for_result,
+)
 from airflow_glue_runs.exceptions import GlueJobRunFailedError, GlueJobRunQueueTimeoutError
 from airflow_glue_runs.job_run import JobRun, JobRunState
 from airflow_glue_runs.local_glue import LocalGlue
-from airflow_glue_runs.masking import MASK, Redactor, redact
 from airflow_glue_runs.operators import SUMMARY_XCOM_KEY, GlueJobRunOperator
 from airflow_glue_runs.triggers import GlueJobRunTrigger
-from airflow_glue_runs.waiting import GLUE_TEXT_WITHHELD, Resolution, RunWatch, WaitResult, raise_for_result
 
 JOB = "masked-etl"
 SECRET = "hunter2-secret"

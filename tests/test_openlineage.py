@@ -13,10 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from airflow_glue_runs.arguments import prepare_arguments
-from airflow_glue_runs.exceptions import GlueJobRunParameterError
-from airflow_glue_runs.job_run import JobRun, JobRunState
-from airflow_glue_runs.openlineage import (
+from airflow_glue_runs._internal.lineage.openlineage import (
     LineageSource,
     conf_keys,
     inject_openlineage,
@@ -24,6 +21,9 @@ from airflow_glue_runs.openlineage import (
     mask_secret_values,
     merge_conf,
 )
+from airflow_glue_runs._internal.start.arguments import prepare_arguments
+from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.job_run import JobRun, JobRunState
 from airflow_glue_runs.operators import GlueJobRunOperator
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pytest
 from openlineage_dag import JOB_CONF, JOBS, RESULT_LINE, SECRET, USER_CONF
 
-from airflow_glue_runs.openlineage import conf_keys
+from airflow_glue_runs._internal.lineage.openlineage import conf_keys
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue

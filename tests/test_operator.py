@@ -9,8 +9,10 @@ import pytest
 from airflow_versions import TaskDeferred
 from operator_fakes import FakeTI, task_context
 
-from airflow_glue_runs.arguments import MASK
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.console import console_url
+from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult
+from airflow_glue_runs._internal.start.arguments import MASK
+from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT
 from airflow_glue_runs.exceptions import (
     GlueJobRunExpiredError,
     GlueJobRunFailedError,
@@ -29,8 +31,6 @@ from airflow_glue_runs.operators import (
     GlueJobRunOperator,
     deferral_timeout,
 )
-from airflow_glue_runs.reattach import MARKER_ARGUMENT
-from airflow_glue_runs.waiting import Resolution, WaitResult
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
@@ -331,7 +331,7 @@ def test_vanished_run_fails_the_wait(glue: LocalGlue) -> None:
     run_id = operator(wait_for_completion=False).execute(context)  # type: ignore[arg-type]
     glue.client().delete_job(JobName=JOB)
     op._run_id = run_id
-    from airflow_glue_runs.waiting import RunWatch
+    from airflow_glue_runs._internal.run.waiting import RunWatch
 
     with pytest.raises(GlueJobRunNotFoundError, match="no longer exists"):
         op._finish(context, op._wait_on_worker(RunWatch(JOB, run_id)))  # type: ignore[arg-type]
@@ -379,7 +379,7 @@ def test_transient_read_errors_cost_a_poll(glue: LocalGlue) -> None:
     assert glue.calls()["GetJobRun"] == 3
     glue.inject_fault("GetJobRun", "throttle", times=2)
     glue.inject_fault("GetJobRun", "unavailable")
-    from airflow_glue_runs.waiting import RunWatch
+    from airflow_glue_runs._internal.run.waiting import RunWatch
 
     result = op._wait_on_worker(RunWatch(JOB, run_id))
     assert result.is_success
@@ -388,8 +388,8 @@ def test_transient_read_errors_cost_a_poll(glue: LocalGlue) -> None:
 
 def test_unexpected_read_errors_propagate(glue: LocalGlue) -> None:
     """A read error that is neither transient, gone nor denied fails the try with Glue's own error."""
+    from airflow_glue_runs._internal.run.waiting import RunWatch
     from airflow_glue_runs.exceptions import GlueInvalidInputError
-    from airflow_glue_runs.waiting import RunWatch
 
     glue.create_job(JOB, default_arguments={"--local-glue-duration": "60"})
     op = operator(wait_for_completion=False)
@@ -437,7 +437,7 @@ def test_importing_the_operator_is_cheap() -> None:
     code = (
         "import sys, airflow_glue_runs.operators; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'aiobotocore') "
-        "or m in ('airflow_glue_runs.hooks', 'airflow_glue_runs.poller')))"
+        "or m in ('airflow_glue_runs.hooks', 'airflow_glue_runs._internal.polling.poller')))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert loaded.strip() == "[]"

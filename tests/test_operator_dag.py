@@ -19,8 +19,9 @@ from airflow.sdk import DAG, task
 from airflow_versions import needs_airflow_3_3
 from support import register_and_test
 
-from airflow_glue_runs.arguments import MASK
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.console import console_url
+from airflow_glue_runs._internal.start.arguments import MASK
+from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT, STATE_KEY
 from airflow_glue_runs.exceptions import (
     GlueJobRunExpiredError,
     GlueJobRunFailedError,
@@ -30,7 +31,6 @@ from airflow_glue_runs.exceptions import (
     GlueJobRunTimeoutError,
 )
 from airflow_glue_runs.operators import LINK_XCOM_KEY, RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, GlueJobRunOperator
-from airflow_glue_runs.reattach import MARKER_ARGUMENT, STATE_KEY
 
 if TYPE_CHECKING:
     from airflow.models.dagrun import DagRun
@@ -483,7 +483,7 @@ def test_without_a_state_store_retry_and_clear_use_the_marker(
     """Without a task state store (Airflow < 3.3), a retry reattaches by marker and a Clear still starts afresh."""
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-    from airflow_glue_runs.reattach import RunLedger
+    from airflow_glue_runs._internal.start.reattach import RunLedger
 
     monkeypatch.setattr(RunLedger, "from_context", classmethod(lambda cls, context: cls(None)))
     original = RuntimeTaskInstance.xcom_push

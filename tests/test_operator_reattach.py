@@ -10,7 +10,18 @@ import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 from operator_fakes import FakeStateStore, FakeTI, task_context
 
-from airflow_glue_runs import reattach
+from airflow_glue_runs._internal.start import reattach
+from airflow_glue_runs._internal.start.reattach import (
+    MARKER_ARGUMENT,
+    STATE_KEY,
+    Plan,
+    RunIdentity,
+    RunRecord,
+    is_ambiguous_start_error,
+    newest_marked,
+    plan_for,
+    start_once,
+)
 from airflow_glue_runs.exceptions import (
     GlueAccessDeniedError,
     GlueApiError,
@@ -23,17 +34,6 @@ from airflow_glue_runs.exceptions import (
 )
 from airflow_glue_runs.job_run import JobRun, JobRunState
 from airflow_glue_runs.operators import GlueJobRunOperator
-from airflow_glue_runs.reattach import (
-    MARKER_ARGUMENT,
-    STATE_KEY,
-    Plan,
-    RunIdentity,
-    RunRecord,
-    is_ambiguous_start_error,
-    newest_marked,
-    plan_for,
-    start_once,
-)
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue

@@ -13,7 +13,7 @@ import pytest
 from support import cli_json
 
 import airflow_glue_runs
-from airflow_glue_runs.compat import AIRFLOW_VERSION
+from airflow_glue_runs._internal.compat import AIRFLOW_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -12,10 +12,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, SSLError
 from support import PollStepper
 
-from airflow_glue_runs import poller, shared_client
-from airflow_glue_runs.exceptions import translate_client_error
-from airflow_glue_runs.local_glue import LocalGlue
-from airflow_glue_runs.poller import (
+from airflow_glue_runs._internal.polling import poller, shared_client
+from airflow_glue_runs._internal.polling.poller import (
     ErrorKind,
     PollFailed,
     PollSkipped,
@@ -24,7 +22,9 @@ from airflow_glue_runs.poller import (
     classify_error,
     watch_run,
 )
-from airflow_glue_runs.shared_client import ClientKey
+from airflow_glue_runs._internal.polling.shared_client import ClientKey
+from airflow_glue_runs.exceptions import translate_client_error
+from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.triggers import GlueJobRunTrigger
 
 JOB = "poller-etl"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from aiobotocore.credentials import AioRefreshableCredentials
 
-from airflow_glue_runs import shared_client
+from airflow_glue_runs._internal.polling import shared_client
+from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, client_registry, lease_client
+from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult
 from airflow_glue_runs.local_glue import LocalGlue
-from airflow_glue_runs.shared_client import ClientKey, SharedClient, client_registry, lease_client
 from airflow_glue_runs.triggers import GlueJobRunTrigger
-from airflow_glue_runs.waiting import Resolution, WaitResult
 
 JOB = "client-etl"
 KEY = ClientKey.of(aws_conn_id="aws_default", region_name=None, verify=None, botocore_config=None)

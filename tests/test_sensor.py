@@ -11,8 +11,9 @@ from airflow.sdk import PokeReturnValue
 from airflow_versions import TaskDeferred
 from operator_fakes import FakeTI
 
-from airflow_glue_runs.compat import AirflowRescheduleException, AirflowSkipException
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.compat import AirflowRescheduleException, AirflowSkipException
+from airflow_glue_runs._internal.console import console_url
+from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult
 from airflow_glue_runs.exceptions import (
     GlueJobRunExpiredError,
     GlueJobRunFailedError,
@@ -26,7 +27,6 @@ from airflow_glue_runs.links import LINK_XCOM_KEY
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.sensors import GlueJobRunSensor
 from airflow_glue_runs.triggers import GlueJobRunTrigger
-from airflow_glue_runs.waiting import Resolution, WaitResult
 
 JOB = "sensor-etl"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_glue_runs._internal.start.request import build_start_job_run_request, normalize_arguments
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
-from airflow_glue_runs.start_request import build_start_job_run_request, normalize_arguments
 
 
 def test_argument_conversions() -> None:
@@ -127,7 +127,7 @@ def test_huge_integers_raise_parameter_errors(parameter: str) -> None:
 
 def test_huge_seconds_raise_parameter_errors() -> None:
     """check_seconds refuses an int too large for a float by name (poll_interval=10**400 was an OverflowError)."""
-    from airflow_glue_runs.run_options import check_seconds
+    from airflow_glue_runs._internal.start.options import check_seconds
 
     with pytest.raises(GlueJobRunParameterError, match="too large") as info:
         check_seconds("poll_interval", 10**400)

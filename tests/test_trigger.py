@@ -15,7 +15,9 @@ from airflow.triggers.base import TriggerEvent
 from airflow_versions import capture_logs, deserialize, import_string, needs_airflow_3_3, serialize
 from support import PollStepper
 
-from airflow_glue_runs import poller, shared_client, triggers
+from airflow_glue_runs import triggers
+from airflow_glue_runs._internal.polling import poller, shared_client
+from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult, raise_for_result
 from airflow_glue_runs.exceptions import (
     GlueInvalidInputError,
     GlueJobRunExpiredError,
@@ -26,7 +28,6 @@ from airflow_glue_runs.exceptions import (
 )
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.triggers import GlueJobRunTrigger
-from airflow_glue_runs.waiting import Resolution, WaitResult, raise_for_result
 
 JOB = "trigger-etl"
 SAFETY = 30  # seconds; only guards against a hang, never asserted on

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from airflow_versions import capture_logs
 
-from airflow_glue_runs import log_forwarding
+from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.triggers import REBUILT_AFTER, GlueJobRunTrigger
 

@@ -16,7 +16,7 @@ from airflow_stack import AirflowStack, StackError, wait_for
 from airflow_versions import needs_airflow_3_1, needs_airflow_3_3
 from support import cli_json, load_demo
 
-from airflow_glue_runs.console import console_url
+from airflow_glue_runs._internal.console import console_url
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 TRIGGER_CLASSPATH = "airflow_glue_runs.triggers.GlueJobRunTrigger"
-SUMMARY_KEY = "glue_job_run"  # airflow_glue_runs.summary.SUMMARY_XCOM_KEY, spelled out: the DAG author's view
+SUMMARY_KEY = (
+    "glue_job_run"  # airflow_glue_runs._internal.run.summary.SUMMARY_XCOM_KEY, spelled out: the DAG author's view
+)
 RUN_ID_KEY = "glue_job_run_id"
 LINK_NAME = "Glue job run"
 

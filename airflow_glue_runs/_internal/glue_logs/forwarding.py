@@ -3,7 +3,7 @@
 :class:`RunLogs` holds what forwarding one run needs between reads (where its streams are, the de-duplication
 position, the secret values to mask, the error state) and does no I/O; the worker's
 :class:`WorkerLogForwarder` (operator not deferred, sensor poke/reschedule) and the triggerer's shared reader
-(:mod:`airflow_glue_runs.log_reader`) both use it.
+(:mod:`airflow_glue_runs._internal.glue_logs.reader`) both use it.
 
 Log forwarding never changes how a task ends: every CloudWatch error is caught here and gives at most one
 warning per kind; AccessDenied and unexpected errors stop forwarding for the run, throttling and transient
@@ -19,12 +19,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow_glue_runs.arguments import secret_values_in
+from airflow_glue_runs._internal.glue_logs.lines import LogPosition, TakenLines, stream_key
+from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, LogLocation, locate_logs, merge_arguments
+from airflow_glue_runs._internal.masking import Redactor, airflow_min_secret_length
+from airflow_glue_runs._internal.start.arguments import secret_values_in
 from airflow_glue_runs.exceptions import ErrorKind, classify_error
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.log_lines import LogPosition, TakenLines, stream_key
-from airflow_glue_runs.log_locations import ForwardLogs, LogLocation, locate_logs, merge_arguments
-from airflow_glue_runs.masking import Redactor, airflow_min_secret_length
 
 __all__ = [
     "FINAL_FLUSH_GRACE",

@@ -4,7 +4,7 @@ Glue's ``ErrorMessage`` and ``StateDetail`` often quote a job's inputs: a failed
 password, a script's exception prints the argument it choked on. Airflow's secrets masker redacts task logs in a
 real deployment, but not XCom values, not exception texts everywhere, and nothing under ``dag.test()``; so the
 provider redacts what it writes itself, with the values it knows are secret
-(:attr:`~airflow_glue_runs.arguments.JobArguments.secret_values`).
+(:attr:`~airflow_glue_runs._internal.start.arguments.JobArguments.secret_values`).
 
 Short values are left alone, as Airflow's masker does (``[logging] min_length_masked_secret``, default 5):
 replacing every ``"1"`` or ``"abc"`` in a message would make it unreadable and hide nothing worth hiding.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from airflow_glue_runs.compat import airflow_conf
+from airflow_glue_runs._internal.compat import airflow_conf
 
 __all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "airflow_min_secret_length", "redact"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from airflow_glue_runs.arguments import mask_arguments
+from airflow_glue_runs._internal.start.arguments import mask_arguments
+from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.reattach import MARKER_ARGUMENT
 
 __all__ = ["RUN_ID_XCOM_KEY", "SUMMARY_XCOM_KEY", "run_summary"]
 
@@ -33,7 +33,8 @@ def run_summary(
     ``timeout`` (minutes), ``arguments`` (the run's arguments, secret values ``***``, without the
     ``--airflow-glue-runs-marker``), ``error_message``, ``state_detail``, ``console_url``. Fields Glue did not
     report are ``None``. ``sent_arguments`` stand in for the run's arguments when the run as seen carries none
-    (a trigger event leaves them out). ``redact`` (a :class:`~airflow_glue_runs.masking.Redactor`) hides secret
+    (a trigger event leaves them out). ``redact`` (a :class:`~airflow_glue_runs._internal.masking.Redactor`) hides
+    secret
     values wherever else they appear: in Glue's ErrorMessage and StateDetail, and inside other arguments' values
     (a JDBC URL that embeds the password).
     """

@@ -2,7 +2,7 @@
 
 Without ``render_template_as_native_obj`` a templated number renders as text (``"{{ params.workers }}"`` gives
 ``"10"``); the run options read decimal text as numbers and ``true``/``false`` as booleans, and leave every
-other value to :func:`~airflow_glue_runs.start_request.build_start_job_run_request` to check.
+other value to :func:`~airflow_glue_runs._internal.start.request.build_start_job_run_request` to check.
 """
 
 from __future__ import annotations

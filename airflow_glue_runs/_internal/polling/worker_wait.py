@@ -1,6 +1,7 @@
 """Waiting for a run on the worker: the operator's blocking poll loop; the triggerer has its own poller.
 
-Judging each read is :class:`~airflow_glue_runs.waiting.RunWatch`'s, as in the trigger and the sensor; this module
+Judging each read is :class:`~airflow_glue_runs._internal.run.waiting.RunWatch`'s, as in the trigger and the sensor;
+this module
 only reads, sleeps between reads, logs what the watch says (secret values masked) and hands each read to the Glue
 log forwarder.
 """
@@ -14,12 +15,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder
+    from airflow_glue_runs._internal.masking import Redactor
+    from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
+    from airflow_glue_runs._internal.start.reattach import Logger
     from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
-    from airflow_glue_runs.log_forwarding import WorkerLogForwarder
-    from airflow_glue_runs.masking import Redactor
-    from airflow_glue_runs.reattach import Logger
-    from airflow_glue_runs.waiting import RunWatch, WaitResult
 
 __all__ = ["WorkerWait"]
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from airflow_glue_runs.shared_client import ClientKey
+from airflow_glue_runs._internal.polling.shared_client import ClientKey
 
 __all__ = ["TokenBucket", "build_logs_client"]
 
@@ -52,7 +52,7 @@ def build_logs_client(key: ClientKey) -> Any:
     """Build and enter the aiobotocore CloudWatch Logs client of ``key``; runs in a worker thread."""
     from botocore.config import Config
 
+    from airflow_glue_runs._internal.polling.shared_client import open_client
     from airflow_glue_runs.hooks import LOGS_RETRIES
-    from airflow_glue_runs.shared_client import open_client
 
     return open_client(key, "logs", Config(retries=dict(LOGS_RETRIES)))[1]  # type: ignore[arg-type]

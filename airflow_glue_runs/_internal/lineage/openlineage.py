@@ -18,7 +18,7 @@ secret property of the job's own ``--conf`` (an API key configured on the job), 
 
 Nothing here imports OpenLineage at module level; without the OpenLineage provider (or with it disabled) the
 arguments are sent exactly as the user gave them. The facets are built in
-:mod:`airflow_glue_runs.openlineage_facets`, which needs OpenLineage and is imported only by the listener's calls.
+:mod:`airflow_glue_runs._internal.lineage.facets`, which needs OpenLineage and is imported only by the listener's calls.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_glue_runs.arguments import MASK, JobArguments, is_sensitive_name
-from airflow_glue_runs.compat import airflow_conf, mask_secret
-from airflow_glue_runs.masking import airflow_min_secret_length, redact
-from airflow_glue_runs.run_options import check_flag
+from airflow_glue_runs._internal.compat import airflow_conf, mask_secret
+from airflow_glue_runs._internal.masking import airflow_min_secret_length, redact
+from airflow_glue_runs._internal.start.arguments import MASK, JobArguments, is_sensitive_name
+from airflow_glue_runs._internal.start.options import check_flag
 
 if TYPE_CHECKING:
+    from airflow_glue_runs._internal.start.reattach import Logger
     from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
-    from airflow_glue_runs.reattach import Logger
 
 __all__ = [
     "CONF_ARGUMENT",
@@ -272,7 +272,7 @@ class LineageSource:
 
     def lineage(self, *, failed: bool) -> Any:
         """Return the task's ``OperatorLineage`` (imports OpenLineage; only the listener calls this)."""
-        from airflow_glue_runs.openlineage_facets import operator_lineage
+        from airflow_glue_runs._internal.lineage.facets import operator_lineage
 
         return operator_lineage(self, failed=failed)
 

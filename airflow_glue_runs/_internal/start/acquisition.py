@@ -1,8 +1,9 @@
 """How one try of :class:`~airflow_glue_runs.operators.GlueJobRunOperator` gets the run it waits for.
 
 The run is an earlier try's (reattached while active, adopted when it succeeded) or a new one, started at most
-once (:func:`~airflow_glue_runs.reattach.start_once`). What this module does with Glue is blocking and runs on
-the worker only; the decisions (identity, records, plans) are in :mod:`airflow_glue_runs.reattach`.
+once (:func:`~airflow_glue_runs._internal.start.reattach.start_once`). What this module does with Glue is blocking and
+runs on
+the worker only; the decisions (identity, records, plans) are in :mod:`airflow_glue_runs._internal.start.reattach`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_glue_runs.exceptions import ErrorKind, classify_error
-from airflow_glue_runs.job_run import JobRun, JobRunState
-from airflow_glue_runs.reattach import (
+from airflow_glue_runs._internal.start.reattach import (
     MARKER_ARGUMENT,
     Logger,
     Plan,
@@ -28,6 +27,8 @@ from airflow_glue_runs.reattach import (
     start_once,
     superseded_stopping_run,
 )
+from airflow_glue_runs.exceptions import ErrorKind, classify_error
+from airflow_glue_runs.job_run import JobRun, JobRunState
 
 if TYPE_CHECKING:
     from airflow_glue_runs.hooks import GlueJobRunHook
@@ -57,7 +58,8 @@ class RunAcquisition:
     """Get the run of one try: an earlier try's run, or a new one started at most once.
 
     :param hook: reads runs (botocore retries on).
-    :param start_hook: calls StartJobRun (botocore retries off: :func:`~airflow_glue_runs.reattach.start_once`
+    :param start_hook: calls StartJobRun (botocore retries off:
+        :func:`~airflow_glue_runs._internal.start.reattach.start_once`
         decides about retries).
     :param stop: stops a run, given its id and the reason (best effort, logs its own errors).
     """

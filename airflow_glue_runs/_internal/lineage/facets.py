@@ -1,6 +1,7 @@
 """The OpenLineage facets of a Glue job run, for the task's own lineage events (needs OpenLineage installed).
 
-Imported only from :meth:`~airflow_glue_runs.openlineage.LineageSource.lineage`, which the OpenLineage listener
+Imported only from :meth:`~airflow_glue_runs._internal.lineage.openlineage.LineageSource.lineage`, which the
+OpenLineage listener
 reaches through the operator's and the sensor's ``get_openlineage_facets_on_complete/on_failure``.
 
 Run facets: ``externalQuery`` (:class:`ExternalQueryRunFacet`: the JobRunId, source ``glue://<region>``),
@@ -21,10 +22,10 @@ from airflow.providers.common.compat.openlineage.facet import (
 from airflow.providers.openlineage.extractors import OperatorLineage
 from attrs import define
 
-from airflow_glue_runs.openlineage import mask_secret_values
+from airflow_glue_runs._internal.lineage.openlineage import mask_secret_values
 
 if TYPE_CHECKING:
-    from airflow_glue_runs.openlineage import LineageSource
+    from airflow_glue_runs._internal.lineage.openlineage import LineageSource
 
 __all__ = ["ERROR_FACET", "EXTERNAL_QUERY_FACET", "RUN_FACET", "GlueJobRunFacet", "operator_lineage", "source_name"]
 

@@ -16,7 +16,8 @@ the poller reads the runs that joined since its last poll, and only those, the s
 for one). Airflow's triggerer starts triggers one by one, so a thousand triggers arriving together (a mapped task, a
 triggerer restart) get their first reads in a few such batches instead of one poll interval later.
 
-The poller delivers facts; each trigger applies its own :class:`~airflow_glue_runs.waiting.RunWatch` policy.
+The poller delivers facts; each trigger applies its own :class:`~airflow_glue_runs._internal.run.waiting.RunWatch`
+policy.
 """
 
 from __future__ import annotations
@@ -33,10 +34,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import NoReturn
 
+from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, lease_client
+from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
 from airflow_glue_runs.exceptions import ErrorKind, classify_error
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.shared_client import ClientKey, SharedClient, lease_client
-from airflow_glue_runs.start_request import MAX_PAGE_SIZE
 
 __all__ = [
     "ErrorKind",

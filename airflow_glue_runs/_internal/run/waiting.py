@@ -110,7 +110,7 @@ class WaitResult:
     def redacted(self, redact: Callable[[str], str]) -> WaitResult:
         """Return this verdict with ``redact`` applied to its message and to Glue's text on the run.
 
-        :param redact: e.g. a :class:`~airflow_glue_runs.masking.Redactor` of the task's secret values.
+        :param redact: e.g. a :class:`~airflow_glue_runs._internal.masking.Redactor` of the task's secret values.
         """
         run = self.run.with_glue_text(redact) if self.run is not None else None
         return dataclasses.replace(self, message=redact(self.message), run=run)

@@ -5,11 +5,12 @@ Triggers that forward logs subscribe a :class:`LogFollower` (:func:`follow_logs`
 
 - the driver streams of all followed runs in one log group together: FilterLogEvents with ``logStreamNames``
   (at most :data:`MAX_STREAMS_PER_CALL`), ``startTime`` the oldest position among them (inclusive; the edge is
-  de-duplicated by event id), ``endTime`` :data:`~airflow_glue_runs.log_forwarding.INGEST_LAG` before now,
+  de-duplicated by event id), ``endTime`` :data:`~airflow_glue_runs._internal.glue_logs.forwarding.INGEST_LAG` before
+  now,
   following ``nextToken`` to the end of that window. N runs in G groups cost ``G x ceil(N/100)`` calls plus
   pagination per cycle.
 - executor streams (``forward_logs="all"``) by ``logStreamNamePrefix``, run by run, every
-  :data:`~airflow_glue_runs.log_forwarding.EXECUTOR_EVERY` cycles.
+  :data:`~airflow_glue_runs._internal.glue_logs.forwarding.EXECUTOR_EVERY` cycles.
 - the final reads that finished runs asked for (:meth:`LogFollower.final_flush`), batched the same way, up to now.
 
 A token bucket caps the reader's calls (:data:`DEFAULT_CALLS_PER_SECOND`, setting
@@ -32,11 +33,11 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from airflow_glue_runs import log_forwarding
+from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
+from airflow_glue_runs._internal.glue_logs.client import TokenBucket, build_logs_client
+from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs, filter_request, is_backoff_error
+from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client, off_loop
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.log_client import TokenBucket, build_logs_client
-from airflow_glue_runs.log_forwarding import RunLogs, filter_request, is_backoff_error
-from airflow_glue_runs.shared_client import ClientKey, lease_client, off_loop
 
 __all__ = ["DEFAULT_CALLS_PER_SECOND", "MAX_STREAMS_PER_CALL", "LogFollower", "LogReader", "follow_logs", "log_readers"]
 

@@ -3,7 +3,7 @@
 The AWS CLI accepts ``--arguments`` as shorthand (``--day=2024-01-01,--mode=full``) or as JSON text
 (``{"--day": "2024-01-01"}``); :func:`parse_arguments` reads both the way the CLI does, after Jinja rendering,
 so a value pulled from XCom or ``params`` may be either. Values are then converted with
-:func:`~airflow_glue_runs.start_request.normalize_arguments` (the hook's documented rules).
+:func:`~airflow_glue_runs._internal.start.request.normalize_arguments` (the hook's documented rules).
 
 Glue warns that job arguments may be logged. An argument is secret when its name looks sensitive under
 Airflow's own rules (``[core] sensitive_var_conn_names`` and the built-in list: ``password``, ``token``,
@@ -21,10 +21,10 @@ import string
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from airflow_glue_runs.compat import airflow_conf, mask_secret
+from airflow_glue_runs._internal.compat import airflow_conf, mask_secret
+from airflow_glue_runs._internal.masking import MASK, Redactor, airflow_min_secret_length
+from airflow_glue_runs._internal.start.request import normalize_arguments
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
-from airflow_glue_runs.masking import MASK, Redactor, airflow_min_secret_length
-from airflow_glue_runs.start_request import normalize_arguments
 
 __all__ = [
     "MASK",
@@ -276,7 +276,7 @@ class JobArguments:
 
     @property
     def secret_values(self) -> tuple[str, ...]:
-        """The values of the secret arguments, for :class:`~airflow_glue_runs.masking.Redactor`."""
+        """The values of the secret arguments, for :class:`~airflow_glue_runs._internal.masking.Redactor`."""
         return tuple(self.values[key] for key in sorted(self.secret_keys) if self.values[key])
 
     def redactor(self, run_arguments: Mapping[str, Any] | None = None) -> Redactor:
