@@ -35,6 +35,7 @@ from airflow_glue_runs._internal.start.arguments import (
     prepare_arguments,
     register_secrets,
 )
+from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs._internal.start.options import (
     RUN_OPTION_FIELDS,
     check_botocore_config,
@@ -42,7 +43,6 @@ from airflow_glue_runs._internal.start.options import (
     check_seconds,
     rendered_run_options,
 )
-from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs._internal.start.request import build_start_job_run_request
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
@@ -445,11 +445,15 @@ class GlueJobRunOperator(BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Return the task's ``OperatorLineage``: the Glue run's id and summary (called by the OpenLineage listener)."""
-        return self._lineage().lineage(failed=False)
+        from airflow_glue_runs._internal.lineage.facets import operator_lineage
+
+        return operator_lineage(self._lineage(), failed=False)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """Return the task's ``OperatorLineage`` on failure: the run's id and summary, and Glue's ErrorMessage."""
-        return self._lineage().lineage(failed=True)
+        from airflow_glue_runs._internal.lineage.facets import operator_lineage
+
+        return operator_lineage(self._lineage(), failed=True)
 
     def _lineage(self) -> LineageSource:
         return LineageSource.of(self.job_name, self.hook, self._run_id, self._last_run, self._job_arguments)

@@ -281,11 +281,15 @@ class GlueJobRunSensor(BaseSensorOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Return the task's ``OperatorLineage``: the id and summary of the run waited on (OpenLineage listener)."""
-        return self._lineage().lineage(failed=False)
+        from airflow_glue_runs._internal.lineage.facets import operator_lineage
+
+        return operator_lineage(self._lineage(), failed=False)
 
     def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
         """Return the task's ``OperatorLineage`` on failure: the run's id and summary, and Glue's ErrorMessage."""
-        return self._lineage().lineage(failed=True)
+        from airflow_glue_runs._internal.lineage.facets import operator_lineage
+
+        return operator_lineage(self._lineage(), failed=True)
 
     def _lineage(self) -> LineageSource:
         from airflow_glue_runs._internal.lineage.openlineage import LineageSource

@@ -26,16 +26,15 @@ from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs
 from airflow_glue_runs._internal.glue_logs.lines import LogPosition
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.glue_logs.reader import LogFollower, follow_logs
-from airflow_glue_runs._internal.polling.poller import (
+from airflow_glue_runs._internal.polling.observations import (
     PollFailed,
     PollSkipped,
     RunDenied,
     RunGone,
     RunRead,
     Watcher,
-    poller_registry,
-    watch_run,
 )
+from airflow_glue_runs._internal.polling.poller import poller_registry, watch_run
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
 from airflow_glue_runs._internal.run.waiting import GLUE_TEXT_WITHHELD, RunWatch, WaitResult
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds

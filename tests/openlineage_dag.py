@@ -60,7 +60,7 @@ def _die_after_start_once() -> None:
     """Make the first try of ``retried`` die right after StartJobRun returned (its run goes on running)."""
     from airflow.sdk.execution_time.context import TaskStateStoreAccessor
 
-    from airflow_glue_runs._internal.start.reattach import STATE_KEY
+    from airflow_glue_runs._internal.start.ledger import STATE_KEY
 
     original = TaskStateStoreAccessor.set
     died: list[str] = []

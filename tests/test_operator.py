@@ -12,7 +12,7 @@ from operator_fakes import FakeTI, task_context
 from airflow_glue_runs._internal.console import console_url
 from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult
 from airflow_glue_runs._internal.start.arguments import MASK
-from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT
+from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT
 from airflow_glue_runs.exceptions import (
     GlueJobRunExpiredError,
     GlueJobRunFailedError,

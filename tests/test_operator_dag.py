@@ -21,7 +21,7 @@ from support import register_and_test
 
 from airflow_glue_runs._internal.console import console_url
 from airflow_glue_runs._internal.start.arguments import MASK
-from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT, STATE_KEY
+from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT, STATE_KEY
 from airflow_glue_runs.exceptions import (
     GlueJobRunExpiredError,
     GlueJobRunFailedError,
@@ -483,7 +483,7 @@ def test_without_a_state_store_retry_and_clear_use_the_marker(
     """Without a task state store (Airflow < 3.3), a retry reattaches by marker and a Clear still starts afresh."""
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
-    from airflow_glue_runs._internal.start.reattach import RunLedger
+    from airflow_glue_runs._internal.start.ledger import RunLedger
 
     monkeypatch.setattr(RunLedger, "from_context", classmethod(lambda cls, context: cls(None)))
     original = RuntimeTaskInstance.xcom_push

@@ -11,12 +11,9 @@ from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConn
 from operator_fakes import FakeStateStore, FakeTI, task_context
 
 from airflow_glue_runs._internal.start import reattach
+from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT, STATE_KEY, RunIdentity, RunRecord
 from airflow_glue_runs._internal.start.reattach import (
-    MARKER_ARGUMENT,
-    STATE_KEY,
     Plan,
-    RunIdentity,
-    RunRecord,
     is_ambiguous_start_error,
     newest_marked,
     plan_for,

@@ -1,8 +1,7 @@
 """The OpenLineage facets of a Glue job run, for the task's own lineage events (needs OpenLineage installed).
 
-Imported only from :meth:`~airflow_glue_runs._internal.lineage.openlineage.LineageSource.lineage`, which the
-OpenLineage listener
-reaches through the operator's and the sensor's ``get_openlineage_facets_on_complete/on_failure``.
+Imported only by the operator's and the sensor's ``get_openlineage_facets_on_complete/on_failure``, which the
+OpenLineage listener calls; it reads a :class:`~airflow_glue_runs._internal.lineage.openlineage.LineageSource`.
 
 Run facets: ``externalQuery`` (:class:`ExternalQueryRunFacet`: the JobRunId, source ``glue://<region>``),
 ``glueJobRun`` (:class:`GlueJobRunFacet`: the run's summary) and, on failure, ``glueErrorMessage``

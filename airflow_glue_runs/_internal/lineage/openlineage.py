@@ -17,8 +17,9 @@ secret property of the job's own ``--conf`` (an API key configured on the job), 
 ``--conf`` repeats, is treated the same way.
 
 Nothing here imports OpenLineage at module level; without the OpenLineage provider (or with it disabled) the
-arguments are sent exactly as the user gave them. The facets are built in
-:mod:`airflow_glue_runs._internal.lineage.facets`, which needs OpenLineage and is imported only by the listener's calls.
+arguments are sent exactly as the user gave them. The facets are built from a :class:`LineageSource` in
+:mod:`airflow_glue_runs._internal.lineage.facets`, which needs OpenLineage and is imported only by the listener's
+calls.
 """
 
 from __future__ import annotations
@@ -269,12 +270,6 @@ class LineageSource:
         sensitive = JobArguments(values=seen, secret_keys=frozenset(k for k in seen if is_sensitive_name(k)))
         secrets = (*secret_values(arguments), *secret_values(sensitive))
         return cls(job_name=job_name, region=region, run_id=run_id, run=run, secrets=secrets)
-
-    def lineage(self, *, failed: bool) -> Any:
-        """Return the task's ``OperatorLineage`` (imports OpenLineage; only the listener calls this)."""
-        from airflow_glue_runs._internal.lineage.facets import operator_lineage
-
-        return operator_lineage(self, failed=failed)
 
 
 def secret_values(arguments: JobArguments | None) -> tuple[str, ...]:

@@ -31,136 +31,24 @@ import math
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from types import TracebackType
-from typing import NoReturn
 
+from airflow_glue_runs._internal.polling.observations import (
+    Observation,
+    PollSkipped,
+    RunDenied,
+    RunRead,
+    Watcher,
+    observation_for,
+)
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, lease_client
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
-from airflow_glue_runs.exceptions import ErrorKind, classify_error
 from airflow_glue_runs.job_run import JobRun
 
-__all__ = [
-    "ErrorKind",
-    "JobPoller",
-    "Observation",
-    "PollFailed",
-    "PollSkipped",
-    "PollStats",
-    "PollerRegistry",
-    "RunDenied",
-    "RunGone",
-    "RunRead",
-    "Watcher",
-    "classify_error",
-    "poller_registry",
-    "watch_run",
-]
+__all__ = ["JobPoller", "PollStats", "PollerRegistry", "poller_registry", "watch_run"]
 
 log = logging.getLogger(__name__)
 
-# -- what a watcher receives -------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRead:
-    """The run as Glue reported it in this poll."""
-
-    run: JobRun
-
-
-@dataclasses.dataclass(frozen=True)
-class RunGone:
-    """Glue says the run or its job does not exist (EntityNotFoundException)."""
-
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class RunDenied:
-    """The connection may not read the run (AccessDeniedException and friends)."""
-
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class PollSkipped:
-    """The poll could not read the run (throttling or a transient fault outlasted botocore's retries)."""
-
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class PollFailed:
-    """Reading the run failed unexpectedly; the watcher re-raises ``error`` with its traceback (:meth:`reraise`)."""
-
-    error: BaseException
-    traceback: TracebackType | None = dataclasses.field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.traceback is None:
-            object.__setattr__(self, "traceback", self.error.__traceback__)
-
-    def reraise(self) -> NoReturn:
-        """Raise the error from the poller's traceback (several watchers may raise the same error object)."""
-        raise self.error.with_traceback(self.traceback)
-
-
-Observation = RunRead | RunGone | RunDenied | PollSkipped | PollFailed
-
-
-def _observation_for(error: Exception) -> Observation:
-    kind = classify_error(error)
-    if kind == ErrorKind.GONE:
-        return RunGone(str(error))
-    if kind == ErrorKind.DENIED:
-        return RunDenied(str(error))
-    if kind == ErrorKind.TRANSIENT:
-        return PollSkipped(str(error))
-    return PollFailed(error)
-
-
-# -- watchers and the per-job poller -----------------------------------------------------------------------------
-
-
-class Watcher:
-    """One trigger's subscription to the observations of one run: a small mailbox, filled by the poller.
-
-    :param key: the shared client's key.
-    :param job_name: the run's job.
-    :param run_id: the run id.
-    :param poll_interval: the longest the watcher wants to wait between observations, in seconds.
-    """
-
-    # A list and one future instead of an asyncio.Queue: a Queue costs ~1.5 KiB, and there are thousands.
-    __slots__ = ("_pending", "_waiter", "job_name", "key", "poll_interval", "run_id")
-
-    def __init__(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> None:
-        self.key = key
-        self.job_name = job_name
-        self.run_id = run_id
-        self.poll_interval = poll_interval
-        self._pending: list[Observation] = []
-        self._waiter: asyncio.Future[Observation] | None = None
-
-    @property
-    def pending(self) -> int:
-        """Return how many observations wait to be taken."""
-        return len(self._pending)
-
-    def put(self, observation: Observation) -> None:
-        """Hand an observation to the watcher (never blocks)."""
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(observation)
-        else:
-            self._pending.append(observation)
-
-    async def next(self) -> Observation:
-        """Wait for the next observation of the run."""
-        if self._pending:
-            return self._pending.pop(0)
-        self._waiter = asyncio.get_running_loop().create_future()
-        return await self._waiter
+# -- the per-job poller ------------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass
@@ -263,7 +151,7 @@ class JobPoller:
                 return
             except Exception as error:
                 # Calls in a poll are handled there: this is the client build (connection, STS) or a bug.
-                observation = _observation_for(error)
+                observation = observation_for(error)
                 self._deliver_all(observation)
                 if not isinstance(observation, PollSkipped):
                     log.exception("Glue poller for job %s failed", self.job_name)
@@ -311,7 +199,7 @@ class JobPoller:
             try:
                 found = await self._read_pages(shared, recent, stats)
             except Exception as error:
-                observation = _observation_for(error)
+                observation = observation_for(error)
                 if not isinstance(observation, RunDenied):
                     if isinstance(observation, PollSkipped):
                         log.warning("Skipping this poll of job %s: %s", self.job_name, error)
@@ -374,7 +262,7 @@ class JobPoller:
                 try:
                     run = await shared.hook.aget_job_run(self.job_name, run_id, client=shared.client)
                 except Exception as error:
-                    observation = _observation_for(error)
+                    observation = observation_for(error)
                     if isinstance(observation, PollSkipped):
                         skipped.append(f"{run_id}: {error}")
                     self._deliver(run_id, observation)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from airflow_glue_runs._internal.start.arguments import mask_arguments
-from airflow_glue_runs._internal.start.reattach import MARKER_ARGUMENT
+from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT
 from airflow_glue_runs.job_run import JobRun
 
 __all__ = ["RUN_ID_XCOM_KEY", "SUMMARY_XCOM_KEY", "run_summary"]

@@ -14,12 +14,10 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs._internal.start.reattach import (
-    MARKER_ARGUMENT,
     Logger,
     Plan,
-    RunIdentity,
-    RunLedger,
     find_marked_run,
     orphaned_run,
     plan_for,

@@ -1,0 +1,128 @@
+"""What a trigger's watcher receives from the batched poller: observations of one run, and the mailbox they go in.
+
+An observation is a fact (the run as read) or what went wrong reading it, classified once by
+:func:`~airflow_glue_runs.exceptions.classify_error`; the trigger applies the waiting policy to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from types import TracebackType
+from typing import TYPE_CHECKING, NoReturn
+
+from airflow_glue_runs.exceptions import ErrorKind, classify_error
+from airflow_glue_runs.job_run import JobRun
+
+if TYPE_CHECKING:
+    from airflow_glue_runs._internal.polling.shared_client import ClientKey
+
+__all__ = [
+    "Observation",
+    "PollFailed",
+    "PollSkipped",
+    "RunDenied",
+    "RunGone",
+    "RunRead",
+    "Watcher",
+    "observation_for",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRead:
+    """The run as Glue reported it in this poll."""
+
+    run: JobRun
+
+
+@dataclasses.dataclass(frozen=True)
+class RunGone:
+    """Glue says the run or its job does not exist (EntityNotFoundException)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RunDenied:
+    """The connection may not read the run (AccessDeniedException and friends)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PollSkipped:
+    """The poll could not read the run (throttling or a transient fault outlasted botocore's retries)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PollFailed:
+    """Reading the run failed unexpectedly; the watcher re-raises ``error`` with its traceback (:meth:`reraise`)."""
+
+    error: BaseException
+    traceback: TracebackType | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.traceback is None:
+            object.__setattr__(self, "traceback", self.error.__traceback__)
+
+    def reraise(self) -> NoReturn:
+        """Raise the error from the poller's traceback (several watchers may raise the same error object)."""
+        raise self.error.with_traceback(self.traceback)
+
+
+Observation = RunRead | RunGone | RunDenied | PollSkipped | PollFailed
+
+
+def observation_for(error: Exception) -> Observation:
+    kind = classify_error(error)
+    if kind == ErrorKind.GONE:
+        return RunGone(str(error))
+    if kind == ErrorKind.DENIED:
+        return RunDenied(str(error))
+    if kind == ErrorKind.TRANSIENT:
+        return PollSkipped(str(error))
+    return PollFailed(error)
+
+
+class Watcher:
+    """One trigger's subscription to the observations of one run: a small mailbox, filled by the poller.
+
+    :param key: the shared client's key.
+    :param job_name: the run's job.
+    :param run_id: the run id.
+    :param poll_interval: the longest the watcher wants to wait between observations, in seconds.
+    """
+
+    # A list and one future instead of an asyncio.Queue: a Queue costs ~1.5 KiB, and there are thousands.
+    __slots__ = ("_pending", "_waiter", "job_name", "key", "poll_interval", "run_id")
+
+    def __init__(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> None:
+        self.key = key
+        self.job_name = job_name
+        self.run_id = run_id
+        self.poll_interval = poll_interval
+        self._pending: list[Observation] = []
+        self._waiter: asyncio.Future[Observation] | None = None
+
+    @property
+    def pending(self) -> int:
+        """Return how many observations wait to be taken."""
+        return len(self._pending)
+
+    def put(self, observation: Observation) -> None:
+        """Hand an observation to the watcher (never blocks)."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(observation)
+        else:
+            self._pending.append(observation)
+
+    async def next(self) -> Observation:
+        """Wait for the next observation of the run."""
+        if self._pending:
+            return self._pending.pop(0)
+        self._waiter = asyncio.get_running_loop().create_future()
+        return await self._waiter
