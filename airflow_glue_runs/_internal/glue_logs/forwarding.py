@@ -3,7 +3,8 @@
 :class:`RunLogs` holds what forwarding one run needs between reads (where its streams are, the de-duplication
 position, the secret values to mask, the error state) and does no I/O; the worker's
 :class:`WorkerLogForwarder` (operator not deferred, sensor poke/reschedule) and the triggerer's shared reader
-(:mod:`airflow_glue_runs._internal.glue_logs.reader`) both use it.
+(:mod:`airflow_glue_runs._internal.glue_logs.reader` and its
+:mod:`~airflow_glue_runs._internal.glue_logs.batched_reads`) both use it.
 
 Log forwarding never changes how a task ends: every CloudWatch error is caught here and gives at most one
 warning per kind; AccessDenied and unexpected errors stop forwarding for the run, throttling and transient
