@@ -42,6 +42,8 @@ class CycleStats:
     executor_calls: int = 0
     flush_calls: int = 0
     skipped: bool = False
+    foreign_events: int = 0
+    """Events of a batched driver read from streams no follower of the read asked for (dropped)."""
 
 
 class BatchedReads:
@@ -87,7 +89,9 @@ class BatchedReads:
                 for event in events:
                     per_stream.setdefault(event.get("logStreamName", ""), []).append(event)
                 for name in chunk:
-                    streams[name].lines += streams[name].logs.take(group, per_stream.get(name, ()))
+                    streams[name].lines += streams[name].logs.take(group, per_stream.pop(name, ()))
+                if unclaimed := sum(map(len, per_stream.values())):
+                    _count_unclaimed(stats, group, unclaimed, expected=by_prefix)
                 if by_prefix:
                     break
         return True
@@ -173,6 +177,13 @@ class BatchedReads:
         for follower in followers:
             follower.logs.succeeded()
         return events
+
+
+def _count_unclaimed(stats: CycleStats, group: str, count: int, *, expected: bool) -> None:
+    """Count the events of a batched read that no follower asked for (dropped), in the stats and a DEBUG line."""
+    stats.foreign_events += count
+    why = "read by a common prefix" if expected else "the Logs endpoint ignored the read's logStreamNames"
+    log.debug("Dropped %d CloudWatch event(s) of %s from streams no follower asked for (%s).", count, group, why)
 
 
 def _common_prefix(names: list[str]) -> str:

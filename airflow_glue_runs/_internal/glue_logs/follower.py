@@ -54,8 +54,8 @@ class LogFollower:
         self.run = run
 
     def take(self) -> tuple[list[tuple[int, str]], list[str]]:
-        """Return and forget the warnings and lines that wait for the trigger."""
-        notes, lines = self.notes, self.lines
+        """Return and forget the notes (the reader's and the reads') and lines that wait for the trigger."""
+        notes, lines = self.notes + self.logs.pop_notes(), self.lines
         self.notes, self.lines = [], []
         return notes, lines
 

@@ -106,8 +106,9 @@ class LogReader:
         except Exception as error:
             for follower in self.followers:
                 follower.logs.disabled = True
+                text = follower.logs.redact(str(error))
                 follower.notes.append(
-                    (logging.WARNING, f"Not forwarding Glue logs: no CloudWatch Logs client ({error})")
+                    (logging.WARNING, f"Not forwarding Glue logs: no CloudWatch Logs client ({text})")
                 )
                 follower.end_flush()
             return
@@ -183,8 +184,9 @@ class LogReader:
                 self._defaults[job_name] = {}
                 for follower in waiting:
                     if follower.logs.job_name == job_name:
+                        text = follower.logs.redact(str(error))  # the secrets known up front only
                         follower.notes.append(
-                            (logging.WARNING, f"Could not read job {job_name}'s DefaultArguments: {error}")
+                            (logging.WARNING, f"Could not read job {job_name}'s DefaultArguments: {text}")
                         )
         for follower in waiting:
             assert follower.run is not None
