@@ -168,9 +168,13 @@ class RunLogs:
         return self.render(self.position.take(group, own.events))
 
     def pop_notes(self) -> list[tuple[int, str]]:
-        """Return and forget the (logging level, message) notes that reads left for the task log."""
+        """Return and forget the (logging level, message) notes left for the task log, secret values masked.
+
+        Masked when taken, not when noted: a note made before the run's streams were located (a failed GetJob)
+        is masked with the secret values its merged arguments gave since.
+        """
         notes, self.notes = self.notes, []
-        return notes
+        return [(level, self.redact(note)) for level, note in notes]
 
     def redact(self, text: str) -> str:
         """Return ``text`` with the run's secret values masked (its merged arguments' once located)."""
@@ -295,6 +299,8 @@ class WorkerLogForwarder:
             return
         if logs.location is None:
             logs.locate(run, self._job_defaults())
+            for level, note in logs.pop_notes():
+                self.log.log(level, "%s", note)
         if logs.skip and not final:
             logs.skip -= 1
             return
@@ -359,8 +365,8 @@ def worker_forwarder(
         try:
             return dict(hook.get_job_default_arguments(job_name))
         except Exception as error:  # the run's own arguments still locate the logs
-            text = logs.redact(str(error))  # only the secrets known up front: the defaults are what failed
-            log.warning("Could not read the DefaultArguments of Glue job %s for its log location: %s", job_name, text)
+            message = f"Could not read the DefaultArguments of Glue job {job_name} for its log location: {error}"
+            logs.notes.append((logging.WARNING, message))  # logged once located, masked
             return {}
 
     logs = RunLogs(

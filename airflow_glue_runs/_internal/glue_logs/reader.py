@@ -184,10 +184,8 @@ class LogReader:
                 self._defaults[job_name] = {}
                 for follower in waiting:
                     if follower.logs.job_name == job_name:
-                        text = follower.logs.redact(str(error))  # the secrets known up front only
-                        follower.notes.append(
-                            (logging.WARNING, f"Could not read job {job_name}'s DefaultArguments: {text}")
-                        )
+                        message = f"Could not read job {job_name}'s DefaultArguments: {error}"
+                        follower.logs.notes.append((logging.WARNING, message))  # masked when the trigger takes it
         for follower in waiting:
             assert follower.run is not None
             follower.logs.locate(follower.run, self._defaults.get(follower.logs.job_name))
