@@ -152,3 +152,25 @@ def test_error_policy() -> None:
     assert "logs:FilterLogEvents" in message
     assert "arn:aws:logs:eu-central-1:" in message
     assert logs.disabled
+
+
+def test_own_events_keep_the_reads_kind_and_count_other_runs_streams() -> None:
+    """A driver read keeps the driver's events, an executor read its executors'; other runs' events are counted."""
+    location = locate_logs("jr_a", None, {})
+    events = [ev("jr_a", 1, "d"), ev("jr_a_g-1", 1, "x"), ev("jr_b", 1, "other"), ev("jr_b_g-1", 1, "other x")]
+    driver = location.own_events(G, events, "driver")
+    assert [e["message"] for e in driver.events] == ["d"]
+    assert driver.foreign == 2
+    executors = location.own_events(G, events, "executor")
+    assert [e["message"] for e in executors.events] == ["x"]
+    assert executors.foreign == 2
+    assert location.own_events("/aws-glue/jobs/other", events, "driver").foreign == 4  # not the run's group
+
+
+def test_own_events_with_a_custom_stream_prefix_leave_the_driver_to_the_driver_read() -> None:
+    """With --custom-logStream-prefix the executor prefix matches the driver stream too: not taken, not counted."""
+    location = locate_logs("jr_a", None, {"--custom-logStream-prefix": "nightly"})
+    events = [ev("nightly-driver", 1, "d"), ev("nightly-g-1", 1, "x"), ev("jr_b", 1, "other")]
+    executors = location.own_events(G, events, "executor")
+    assert [e["message"] for e in executors.events] == ["x"]
+    assert executors.foreign == 1

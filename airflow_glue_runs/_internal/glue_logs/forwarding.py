@@ -3,12 +3,18 @@
 :class:`RunLogs` holds what forwarding one run needs between reads (where its streams are, the de-duplication
 position, the secret values to mask, the error state) and does no I/O; the worker's
 :class:`WorkerLogForwarder` (operator not deferred, sensor poke/reschedule) and the triggerer's shared reader
-(:mod:`airflow_glue_runs._internal.glue_logs.reader`) both use it.
+(:mod:`airflow_glue_runs._internal.glue_logs.reader` and its
+:mod:`~airflow_glue_runs._internal.glue_logs.batched_reads`) both use it.
 
 Log forwarding never changes how a task ends: every CloudWatch error is caught here and gives at most one
-warning per kind; AccessDenied and unexpected errors stop forwarding for the run, throttling and transient
-faults skip reads with a growing back-off, a missing group or stream (normal before the run writes) is noted
-once.
+warning per kind, its text masked with the run's secret values (:meth:`RunLogs.redact`, the same
+:class:`~airflow_glue_runs._internal.masking.Redactor` as the forwarded lines). AccessDenied and unexpected errors
+stop forwarding for the run, throttling and transient faults skip reads with a growing back-off, a missing group
+or stream (normal before the run writes) is noted once.
+
+Every event is checked against the run's own streams before it is taken
+(:meth:`~airflow_glue_runs._internal.glue_logs.locations.LogLocation.own_events`): a Logs endpoint may ignore
+the read's stream names or prefix and answer other runs' streams.
 """
 
 from __future__ import annotations
@@ -103,6 +109,10 @@ class RunLogs:
         self._backoff = 0
         self._warned: set[str] = set()
         self.reads = 0
+        self.notes: list[tuple[int, str]] = []
+        """Notes for the task log that wait for the reader's caller (:meth:`pop_notes`)."""
+        self.foreign_events = 0
+        """Events of other streams dropped so far (a server that ignored the read's stream names or prefix)."""
 
     def locate(self, run: JobRun, job_defaults: Mapping[str, str] | None) -> None:
         """Find the run's streams from the run as read and the job's DefaultArguments; gather secret values."""
@@ -137,13 +147,38 @@ class RunLogs:
         return self.position.prefix_start(stream_key(group, prefix))
 
     def take(self, group: str, events: Iterable[Mapping[str, Any]], *, prefix_read: bool = False) -> list[str]:
-        """Take the new events of one group and return the task-log lines, masked and labelled."""
+        """Take the new events of one group and return the task-log lines, masked and labelled.
+
+        Only events of the run's own streams are taken (driver streams, or executor streams for a
+        ``prefix_read``), whatever the server answered; events of other streams are dropped and counted in a
+        DEBUG note (:meth:`pop_notes`).
+        """
         assert self.position is not None
         assert self.location is not None
-        if prefix_read:  # a prefix read of executor streams also matches the driver's (custom stream prefix)
-            driver = set(self.location.driver)
-            events = [e for e in events if (group, e.get("logStreamName")) not in driver]
-        return self.render(self.position.take(group, events))
+        own = self.location.own_events(group, events, "executor" if prefix_read else "driver")
+        if own.foreign:
+            self.foreign_events += own.foreign
+            self.notes.append(
+                (
+                    logging.DEBUG,
+                    f"Dropped {own.foreign} CloudWatch event(s) of other streams from a read of {group}: the Logs "
+                    f"endpoint answered streams the read did not ask for, and run {self.run_id} forwards only its own.",
+                )
+            )
+        return self.render(self.position.take(group, own.events))
+
+    def pop_notes(self) -> list[tuple[int, str]]:
+        """Return and forget the (logging level, message) notes left for the task log, secret values masked.
+
+        Masked when taken, not when noted: a note made before the run's streams were located (a failed GetJob)
+        is masked with the secret values its merged arguments gave since.
+        """
+        notes, self.notes = self.notes, []
+        return [(level, self.redact(note)) for level, note in notes]
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with the run's secret values masked (its merged arguments' once located)."""
+        return self._redact(text)
 
     def drain(self) -> list[str]:
         """Return the lines still held at the end of the run."""
@@ -170,13 +205,15 @@ class RunLogs:
         the next reads, twice as many each time (at most 8); a missing group or stream is normal at start.
         """
         code = _error_code(error)
+        text = self.redact(str(error))  # AWS's answer may quote the run's inputs
         if code == "ResourceNotFoundException":
-            return self._once("missing", logging.INFO, f"No Glue log group or stream {group} yet; still looking.")
+            message = f"No Glue log group or stream {group} yet; still looking ({text})."
+            return self._once("missing", logging.INFO, message)
         if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
             self.disabled = True
             arn = f"arn:aws:logs:{region or '<region>'}:<account>:log-group:{group}:*"
             message = (
-                f"Not forwarding Glue logs of run {self.run_id} any more: CloudWatch Logs denied the read ({error}). "
+                f"Not forwarding Glue logs of run {self.run_id} any more: CloudWatch Logs denied the read ({text}). "
                 f"Add the permission logs:FilterLogEvents on {arn} to the connection's role. The task still ends "
                 "as the Glue run ends."
             )
@@ -184,10 +221,10 @@ class RunLogs:
         if is_backoff_error(error):
             self._backoff = min(_MAX_SKIP, max(1, self._backoff * 2))
             self.skip = self._backoff
-            message = f"Glue log forwarding of run {self.run_id} backs off ({code}: {error}); lines are read later."
+            message = f"Glue log forwarding of run {self.run_id} backs off ({code}: {text}); lines are read later."
             return self._once("throttled", logging.WARNING, message)
         self.disabled = True
-        message = f"Not forwarding Glue logs of run {self.run_id} any more: {code}: {error}"
+        message = f"Not forwarding Glue logs of run {self.run_id} any more: {code}: {text}"
         return self._once("other", logging.WARNING, message)
 
     def _once(self, kind: str, level: int, message: str) -> tuple[int, str] | None:
@@ -246,7 +283,7 @@ class WorkerLogForwarder:
             self._poll(run, final)
         except Exception as error:  # never let forwarding fail the task
             self.logs.disabled = True
-            self.log.warning("Not forwarding Glue logs of run %s any more: %s", run.id, error)
+            self.log.warning("Not forwarding Glue logs of run %s any more: %s", run.id, self.logs.redact(str(error)))
 
     def final_flush(self, run: JobRun, *, sleep: Callable[[float], None] = time.sleep) -> None:
         """Wait (bounded) for lines Glue ingests after the run ended, read them, and log the held lines."""
@@ -262,6 +299,8 @@ class WorkerLogForwarder:
             return
         if logs.location is None:
             logs.locate(run, self._job_defaults())
+            for level, note in logs.pop_notes():
+                self.log.log(level, "%s", note)
         if logs.skip and not final:
             logs.skip -= 1
             return
@@ -287,7 +326,10 @@ class WorkerLogForwarder:
                     return
                 continue
             logs.succeeded()
-            for line in logs.take(group, events, prefix_read=bool(prefix)):
+            lines = logs.take(group, events, prefix_read=bool(prefix))
+            for level, note in logs.pop_notes():
+                self.log.log(level, "%s", note)
+            for line in lines:
                 self.log.info("%s", line)
         if final:
             for line in logs.drain():
@@ -323,7 +365,8 @@ def worker_forwarder(
         try:
             return dict(hook.get_job_default_arguments(job_name))
         except Exception as error:  # the run's own arguments still locate the logs
-            log.warning("Could not read the DefaultArguments of Glue job %s for its log location: %s", job_name, error)
+            message = f"Could not read the DefaultArguments of Glue job {job_name} for its log location: {error}"
+            logs.notes.append((logging.WARNING, message))  # logged once located, masked
             return {}
 
     logs = RunLogs(

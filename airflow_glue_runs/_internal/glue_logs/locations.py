@@ -22,11 +22,21 @@ merges them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
 
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
-__all__ = ["DEFAULT_LOG_GROUP", "ForwardLogs", "LogLocation", "check_forward_logs", "locate_logs", "merge_arguments"]
+__all__ = [
+    "DEFAULT_LOG_GROUP",
+    "ForwardLogs",
+    "LogLocation",
+    "OwnEvents",
+    "StreamKind",
+    "check_forward_logs",
+    "locate_logs",
+    "merge_arguments",
+]
 
 DEFAULT_LOG_GROUP = "/aws-glue/jobs"
 """The log group prefix when a run reports no LogGroupName."""
@@ -34,6 +44,8 @@ CONTINUOUS_LOG_GROUP = "/aws-glue/jobs/logs-v2"
 
 ForwardLogs = bool | str
 """``False`` (nothing), ``True`` (the driver's lines) or ``"all"`` (driver and executors)."""
+StreamKind = Literal["driver", "executor"]
+"""Which of a run's streams one read asks for."""
 
 
 def check_forward_logs(value: object, *, parameter: str = "forward_logs") -> ForwardLogs:
@@ -69,6 +81,31 @@ class LogLocation:
         """Return the driver's stream names (skipped when a prefix read also matches them)."""
         return frozenset(stream for _, stream in self.driver)
 
+    def kind_of(self, group: str, stream: str) -> StreamKind | None:
+        """Return whether ``stream`` of ``group`` is this run's driver stream, one of its executors', or neither."""
+        if (group, stream) in self.driver:
+            return "driver"
+        if any(g == group and stream.startswith(prefix) for g, prefix in self.executors):
+            return "executor"
+        return None
+
+    def own_events(self, group: str, events: Iterable[Mapping[str, Any]], kind: StreamKind) -> OwnEvents:
+        """Keep the events of ``group`` that come from this run's streams of ``kind``; count other runs' events.
+
+        The one client-side check of every event both readers forward: a server may ignore
+        ``logStreamNames`` and ``logStreamNamePrefix`` (moto does) and answer every stream of the group. An
+        event of this run's other kind (an executor's in a driver read, the driver's in an executor prefix read,
+        which a custom stream prefix also matches) is left to the read of its kind, not counted.
+        """
+        own = OwnEvents()
+        for event in events:
+            found = self.kind_of(group, str(event.get("logStreamName", "")))
+            if found == kind:
+                own.events.append(event)
+            elif found is None:
+                own.foreign += 1
+        return own
+
     def label(self, group: str, stream: str) -> str:
         """Return the short name of a stream for the log prefix: ``driver``, ``g-1a2b``, ``driver/error``..."""
         if stream in self.driver_streams:
@@ -83,6 +120,14 @@ class LogLocation:
         if group.endswith("/output"):
             return name
         return f"{name} ({group.rsplit('/', 1)[-1]})"
+
+
+@dataclasses.dataclass
+class OwnEvents:
+    """The events of one read that belong to the run, and how many came from other streams (not the run's)."""
+
+    events: list[Mapping[str, Any]] = dataclasses.field(default_factory=list)
+    foreign: int = 0
 
 
 def locate_logs(run_id: str, log_group_name: str | None, arguments: Mapping[str, str]) -> LogLocation:
