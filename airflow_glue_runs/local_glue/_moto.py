@@ -100,10 +100,8 @@ def _scripted_run_class() -> type[Any]:
             self.script.force(self.clock(), value, None)
 
         def as_dict(self) -> dict[str, Any]:
-            now = self.clock()
-            if self.script.first_read is None:
-                self.script.first_read = now
-            return self.script.describe(super().as_dict(), now, self.extra)
+            # No first-read bookkeeping here: moto 5.2.6 describes every run of a job to build one GetJobRuns page.
+            return self.script.describe(super().as_dict(), self.clock(), self.extra)
 
     return ScriptedJobRun
 
@@ -200,10 +198,25 @@ class _Service:
                 return respond(start_response, 200, handler(backend, body))
             request = _opaque_token(environ["wsgi.input"].read(), wrap=False)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(request), str(len(request))
-            return [_opaque_token(b"".join(self.moto_app(environ, start_response)), wrap=True)]
+            answer = b"".join(self.moto_app(environ, start_response))
+            if operation in ("GetJobRun", "GetJobRuns"):
+                self._mark_first_reads(region, request, answer)
+            return [_opaque_token(answer, wrap=True)]
         except _GlueError as error:
             payload = {"__type": error.code, "message": error.message}
             return respond(start_response, error.status, payload)
+
+    def _mark_first_reads(self, region: str, request: bytes, answer: bytes) -> None:
+        """Record when a client first saw each run of a GetJobRun answer or GetJobRuns page (not on errors)."""
+        data = json.loads(answer or b"{}")
+        seen = {run.get("Id") for run in [data.get("JobRun") or {}, *(data.get("JobRuns") or [])]} - {None}
+        job = _glue_backends()[self.account][region].jobs.get(json.loads(request or b"{}").get("JobName"))
+        if not seen or job is None:
+            return
+        now = self.clock()
+        for run in job.job_runs:
+            if run.job_run_id in seen and hasattr(run, "script") and run.script.first_read is None:
+                run.script.first_read = now
 
     # The two Glue operations implemented here.
 
