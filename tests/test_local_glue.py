@@ -561,6 +561,17 @@ def test_first_reads_record_when_a_client_first_saw_each_run(glue: LocalGlue) ->
     assert again[first] == seen[first]
 
 
+def test_first_reads_count_only_the_runs_on_the_page_answered(glue: LocalGlue) -> None:
+    """A GetJobRuns page marks only the runs it holds as read (moto 5.2.6 describes every run to build a page)."""
+    glue.create_job("fr-page", max_concurrent_runs=10)
+    client = glue.client()
+    ids = [client.start_job_run(JobName="fr-page")["JobRunId"] for _ in range(3)]
+    page = client.get_job_runs(JobName="fr-page", MaxResults=1)
+    assert set(glue.first_reads("fr-page")) == {run["Id"] for run in page["JobRuns"]} == {ids[-1]}
+    client.get_job_runs(JobName="fr-page", MaxResults=1, NextToken=page["NextToken"])
+    assert set(glue.first_reads("fr-page")) == {ids[-1], ids[-2]}
+
+
 def test_local_glue_process_serves_and_always_stops() -> None:
     """local_glue_process() runs the server in a child process for the block and nothing answers after it."""
     import urllib.error

@@ -13,9 +13,12 @@ against AWS and the local Glue alike: ``--local-glue-duration`` (seconds of STAR
 ``JobRunQueuingEnabled``) and ``--local-glue-stop-seconds`` (STOPPING time after a stop request, default 1).
 
 ``StartJobRun`` and ``BatchStopJobRun`` are implemented on moto's backend objects; every other call goes to
-moto unchanged. Everything that touches moto's internals is in ``_moto.py`` (extra ``airflow-glue-runs[local]``,
-pinned because it relies on them); the run timelines are in ``_rules.py``, which knows nothing of moto;
-:class:`LocalGlueControl` needs the standard library only. Each
+moto unchanged. The modules: ``_service`` (the WSGI middleware: routing, counters, paging tokens, the control
+API), ``_moto`` (the only one touching moto's Glue internals: the scripted run class, the two operations, job and
+run access; extra ``airflow-glue-runs[local]``, pinned because it relies on them), ``_faults`` (injected faults),
+``_rules`` (run plans and timelines; no moto), ``_logs`` (scripted lines written into moto's Logs backend),
+``_http`` (moto's request handler with keep-alive). None of them imports this package, so the import graph has
+no cycle. :class:`LocalGlueControl` needs the standard library only. Each
 :class:`LocalGlue` keeps its jobs under its own moto account, so several can run in one process.
 """
 
@@ -39,9 +42,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from airflow_glue_runs.local_glue._faults import FAULT_KINDS
 from airflow_glue_runs.local_glue._http import _handler_class
-from airflow_glue_runs.local_glue._moto import _CONTROL_PATH, FAULT_KINDS, _Service, moto_app
+from airflow_glue_runs.local_glue._moto import moto_app
 from airflow_glue_runs.local_glue._rules import JOB_RUN_STATES
+from airflow_glue_runs.local_glue._service import _CONTROL_PATH, _Service
 
 if TYPE_CHECKING:
     from botocore.config import Config

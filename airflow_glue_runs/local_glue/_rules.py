@@ -250,3 +250,18 @@ def _default_timeout(glue_version: str | None) -> int:
         return 480 if float(glue_version or 0) >= 5.0 else 2880
     except ValueError:
         return 2880
+
+
+def _check_start_request(body: Mapping[str, Any]) -> None:
+    """Reject StartJobRun inputs that Glue rejects, as InvalidInputException."""
+    problems = []
+    if body.get("AllocatedCapacity") and body.get("MaxCapacity"):
+        problems.append("Please set only Allocated Capacity or Max Capacity")
+    if body.get("Timeout") is not None and body["Timeout"] < 1:
+        problems.append("Timeout must be at least 1 minute")
+    if body.get("WorkerType") is not None and body["WorkerType"] not in _WORKER_TYPES:
+        problems.append(f"WorkerType must be one of {', '.join(_WORKER_TYPES)}")
+    if body.get("ExecutionClass") is not None and body["ExecutionClass"] not in ("FLEX", "STANDARD"):
+        problems.append("ExecutionClass must be FLEX or STANDARD")
+    if problems:
+        raise _GlueError("InvalidInputException", "; ".join(problems))

@@ -1,0 +1,260 @@
+"""The local Glue's WSGI middleware in front of moto: routing, counters, faults, paging tokens, the control API.
+
+It reaches moto's Glue objects only through ``_moto`` and moto's WSGI app (handed in), and CloudWatch Logs
+through ``_logs``.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import re
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from typing import Any
+
+from airflow_glue_runs.local_glue._faults import FAULT_KINDS, _Faults, drop_connection, fault_answer
+from airflow_glue_runs.local_glue._http import discard, respond
+from airflow_glue_runs.local_glue._logs import (
+    LOG_LINES_ARGUMENT,
+    LOGS_TARGET_PREFIX,
+    logs_operations,
+    parse_log_lines,
+    reset_logs,
+    shape_filter_request,
+    write_due_logs,
+)
+from airflow_glue_runs.local_glue._moto import (
+    batch_stop_job_run,
+    create_job,
+    first_reads,
+    glue_backends,
+    mark_first_reads,
+    reset_account,
+    run_count,
+    set_run_state,
+    start_job_run,
+)
+from airflow_glue_runs.local_glue._rules import _WORKER_TYPES, JOB_RUN_STATES, _choice, _GlueError, _Plan
+
+_CONTROL_PATH = "/_local_glue/"
+_CONTROL_METHODS = (
+    *("inject_fault", "calls", "connections", "reset_counters"),
+    *("set_run_state", "run_count", "first_reads", "reset", "create_job"),
+)
+# A NextToken starting with "//" base64-decodes to a first byte >= 0xFC, never valid UTF-8: see _opaque_token.
+_TOKEN_PREFIX = "//local-glue/"
+_CREDENTIAL_REGION = re.compile(r"Credential=[^/,\s]+/[^/]+/([^/]+)/")
+_accounts = itertools.count(123456789012)  # moto's default account first, then one more per LocalGlue
+
+
+@cache
+def _glue_operations() -> tuple[str, ...]:
+    import botocore.session
+
+    return tuple(sorted(botocore.session.get_session().get_service_model("glue").operation_names))
+
+
+class _Service:
+    """The WSGI middleware in front of moto: counters, faults, three Glue operations and the control API."""
+
+    def __init__(self, moto_app: Callable[..., Iterable[bytes]], clock: Callable[[], float], region: str) -> None:
+        self.moto_app = moto_app
+        self.clock = clock
+        self.region = region
+        self.own_account = str(next(_accounts))
+        # One lock serialises Glue requests and control calls: moto's backends are not thread-safe.
+        self.lock = threading.RLock()
+        self.call_counts: Counter[str] = Counter()
+        self.peers: set[tuple[str, int]] = set()
+        self.faults = _Faults()
+        self.sockets: set[socket.socket] = set()
+
+    @property
+    def account(self) -> str:
+        """Return the moto account of this local Glue (moto gives ``MOTO_ACCOUNT_ID`` precedence, so do we)."""
+        return os.environ.get("MOTO_ACCOUNT_ID") or self.own_account
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Answer one WSGI request."""
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(_CONTROL_PATH):
+            return self._control_request(path.removeprefix(_CONTROL_PATH), environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(LOGS_TARGET_PREFIX):
+            return self._logs_request(target.removeprefix(LOGS_TARGET_PREFIX), environ, start_response)
+        if not target.startswith("AWSGlue."):  # other services and moto's own API pass through
+            return self.moto_app(environ, start_response)
+        operation = target.removeprefix("AWSGlue.")
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account  # moto reads the account from this header
+        region = self._region(environ)
+        with self.lock:
+            self.call_counts[operation] += 1
+            self.peers.add((environ.get("REMOTE_ADDR", ""), int(environ.get("REMOTE_PORT") or 0)))
+            fault = self.faults.take(operation)
+            if fault is not None and fault.kind == "drop_response":
+                # Glue acts on the request; the answer is lost on the way back (the client cannot tell).
+                self._answer(operation, region, environ, discard)
+                return drop_connection(environ)
+            if fault is not None:
+                return fault_answer(fault, environ, start_response)
+            return self._answer(operation, region, environ, start_response)
+
+    def _region(self, environ: Mapping[str, Any]) -> str:
+        """Return the region a request was signed for (this local Glue's region if unsigned)."""
+        match = _CREDENTIAL_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+        return match.group(1) if match else self.region
+
+    def _logs_request(
+        self, operation: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """Count and fault a CloudWatch Logs call like a Glue one; write the scripted lines due; let moto answer."""
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
+        region = self._region(environ)
+        with self.lock:
+            self.call_counts[operation] += 1
+            fault = self.faults.take(operation, wildcard=False)
+            if fault is not None:
+                return fault_answer(fault, environ, start_response)
+            write_due_logs(glue_backends(), self.account, self.clock())
+            answer = shape_filter_request(operation, region, self.account, environ)
+            return respond(start_response, *answer) if answer else self.moto_app(environ, start_response)
+
+    def _answer(
+        self, operation: str, region: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        try:
+            if operation == "StartJobRun":
+                body = json.loads(environ["wsgi.input"].read() or b"{}")
+                return respond(start_response, 200, start_job_run(self.account, region, body, self.clock))
+            if operation == "BatchStopJobRun":
+                body = json.loads(environ["wsgi.input"].read() or b"{}")
+                return respond(start_response, 200, batch_stop_job_run(self.account, region, body, self.clock()))
+            request = _opaque_token(environ["wsgi.input"].read(), wrap=False)
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(request), str(len(request))
+            answer = b"".join(self.moto_app(environ, start_response))
+            if operation in ("GetJobRun", "GetJobRuns"):
+                self._mark_first_reads(region, request, answer)
+            return [_opaque_token(answer, wrap=True)]
+        except _GlueError as error:
+            payload = {"__type": error.code, "message": error.message}
+            return respond(start_response, error.status, payload)
+
+    def _mark_first_reads(self, region: str, request: bytes, answer: bytes) -> None:
+        """Record when a client first saw each run of a GetJobRun answer or GetJobRuns page (not on errors)."""
+        data = json.loads(answer or b"{}")
+        runs = [data.get("JobRun") or {}, *(data.get("JobRuns") or [])]
+        seen = [run["Id"] for run in runs if "Id" in run]
+        if seen:
+            job_name = json.loads(request or b"{}").get("JobName")
+            mark_first_reads(self.account, region, job_name, seen, self.clock())
+
+    # The control API: the same for LocalGlue (in process) and LocalGlueControl (over HTTP).
+
+    def control(self, method: str, arguments: Mapping[str, Any]) -> Any:
+        """Run one control method; raise ValueError for a bad argument, LookupError for a missing job or run.
+
+        :param method: one of the control methods (``inject_fault``, ``calls``...).
+        :param arguments: its keyword arguments.
+        """
+        _choice("method", method, _CONTROL_METHODS)
+        with self.lock:
+            return getattr(self, "control_" + method)(**arguments)
+
+    def control_inject_fault(self, operation: str, fault: str, times: int = 1, message: str | None = None) -> None:
+        if operation != "*":
+            _choice("operation", operation, ("*", *_glue_operations(), *logs_operations()))
+        _choice("fault", fault, FAULT_KINDS)
+        if not isinstance(times, int) or times < 1:
+            raise ValueError(f"times must be a positive integer; got {times!r}")
+        self.faults.add(operation, fault, times, message)
+
+    def control_calls(self) -> dict[str, int]:
+        return dict(self.call_counts)
+
+    def control_connections(self) -> int:
+        return len(self.peers)
+
+    def control_reset_counters(self) -> None:
+        self.call_counts.clear()
+        self.peers.clear()
+
+    def control_set_run_state(self, job_name: str, run_id: str, state: str, error_message: str | None = None) -> None:
+        _choice("state", state, JOB_RUN_STATES)
+        set_run_state(self.account, self.region, job_name, run_id, state, error_message, self.clock())
+
+    def control_first_reads(self, job_name: str) -> dict[str, float]:
+        return first_reads(self.account, self.region, job_name)
+
+    def control_run_count(self, job_name: str) -> int:
+        return run_count(self.account, self.region, job_name)
+
+    def control_reset(self) -> None:
+        reset_account(self.account)
+        reset_logs(self.account)
+        self.faults.clear()
+        self.control_reset_counters()
+
+    def control_create_job(
+        self,
+        name: str,
+        max_concurrent_runs: int = 1,
+        default_arguments: dict[str, str] | None = None,
+        timeout: int | None = None,
+        glue_version: str = "4.0",
+        worker_type: str | None = "G.1X",
+        number_of_workers: int | None = 2,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name must be a non-empty string; got {name!r}")
+        if not isinstance(max_concurrent_runs, int) or max_concurrent_runs < 1:
+            raise ValueError(f"max_concurrent_runs must be a positive integer; got {max_concurrent_runs!r}")
+        if worker_type is not None:
+            _choice("worker_type", worker_type, _WORKER_TYPES)
+        _Plan.from_arguments(default_arguments or {})  # a bad plan fails here, not at the first StartJobRun
+        parse_log_lines((default_arguments or {}).get(LOG_LINES_ARGUMENT, "[]"))
+        create_job(
+            self.account,
+            self.region,
+            name=name,
+            max_concurrent_runs=max_concurrent_runs,
+            default_arguments=dict(default_arguments or {}),
+            timeout=timeout,
+            glue_version=glue_version,
+            worker_type=worker_type,
+            number_of_workers=number_of_workers,
+        )
+
+    def _control_request(self, method: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        try:
+            arguments = json.loads(environ["wsgi.input"].read() or b"{}")
+            if not isinstance(arguments, dict):
+                raise ValueError("the request body must be a JSON object of keyword arguments")
+            return respond(start_response, 200, {"result": self.control(method, arguments)})
+        except (ValueError, TypeError) as error:
+            return respond(start_response, 400, {"error": "ValueError", "message": str(error)})
+        except LookupError as error:
+            return respond(start_response, 404, {"error": "LookupError", "message": str(error.args[0])})
+
+
+def _opaque_token(body: bytes, *, wrap: bool) -> bytes:
+    """Wrap moto's NextToken in an answer (or unwrap it in a request) so botocore treats it as opaque.
+
+    moto's token is base64 JSON, which botocore's paginator mistakes for its own resume token when a page's
+    NextToken is passed as ``StartingToken``, and then sends moto's token fields as request parameters. Glue's
+    own tokens are opaque: botocore fails to decode them and passes them through, as it does with ours.
+    The handler sets Content-Length from the rewritten body.
+    """
+    if b'"NextToken"' not in body:
+        return body
+    data = json.loads(body)
+    token = data.get("NextToken")
+    if not isinstance(token, str):
+        return body
+    data["NextToken"] = _TOKEN_PREFIX + token if wrap else token.removeprefix(_TOKEN_PREFIX)
+    return json.dumps(data).encode()
