@@ -17,6 +17,7 @@ from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_f
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
+from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, describe_error, scrubbed
 from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
 from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
@@ -207,6 +208,7 @@ class GlueJobRunOperator(BaseOperator):
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
         self._logs: WorkerLogForwarder | None = None
+        self._secrets = TaskSecrets(secret_arguments=self.secret_arguments)
 
     @property
     def _run_id(self) -> str | None:
@@ -239,7 +241,7 @@ class GlueJobRunOperator(BaseOperator):
             start_hook=self.start_hook,
             job_name=self.job_name,
             poll_interval=self.poll_interval,
-            log=self.log,
+            log=RedactingLogger(self.log, self._redactor),
             progress=self._progress,
             stop=self._stop,
         )
@@ -274,7 +276,14 @@ class GlueJobRunOperator(BaseOperator):
     # -- execute -----------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> str:
-        """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success."""
+        """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success.
+
+        An error raised from an AWS answer leaves with the task's secret values masked in its text.
+        """
+        with scrubbed(self._redactor):
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> str:
         arguments, options = self._validated_request()
         self._warn_about(arguments)
         # OpenLineage properties go into the arguments sent; the run identity (hence a retry's reattach) ignores them.
@@ -309,20 +318,10 @@ class GlueJobRunOperator(BaseOperator):
         """Resume after the trigger: judge its verdict with the shared state model."""
         result = WaitResult.from_json(event)
         self._run_id = result.run_id
-        if result.glue_text_withheld:
-            result = self._with_glue_text(result)
-        return self._finish(context, result)
-
-    def _with_glue_text(self, result: WaitResult) -> WaitResult:
-        """Read the run once more for the ErrorMessage/StateDetail the trigger withheld (secret arguments)."""
-        try:
-            fresh = self.hook.get_job_run(self.job_name, result.run_id)
-        except Exception as error:
-            self.log.warning(
-                "Could not read Glue job run %s again for Glue's own message: %s", result.run_id, self._redact(error)
-            )
-            return result
-        return result.with_glue_text(fresh)
+        # The trigger masked Glue's text with the job's defaults already: no GetJob on resume.
+        self._secrets.job_defaults = {}
+        with scrubbed(self._redactor):
+            return self._finish(context, result)
 
     def _validated_request(self) -> tuple[JobArguments, dict[str, Any]]:
         """Check every parameter before anything is sent to AWS; errors name the parameter."""
@@ -366,7 +365,6 @@ class GlueJobRunOperator(BaseOperator):
                 poll_interval=self.poll_interval,
                 max_queue_wait=self.max_queue_wait,
                 stop_on_kill=self.stop_on_kill,
-                withhold_glue_text=bool(self._prepare_arguments().secret_keys),
                 forward_logs=self.forward_logs,
                 secret_arguments=self.secret_arguments,
                 log_position=self._logs.position_json() if self._logs is not None else None,
@@ -405,19 +403,29 @@ class GlueJobRunOperator(BaseOperator):
     def _stop(self, run_id: str, reason: str) -> None:
         self.log.warning("Stopping Glue job run %s of job %s because %s.", run_id, self.job_name, reason)
         try:
-            self.hook.stop_job_runs(self.job_name, [run_id])
-        except Exception:
+            self.hook.stop_job_runs(self.job_name, [run_id], redact=self._redactor())
+        except Exception as error:
             # Stopping is best effort on the way out: the task's own outcome or kill must still go through.
-            self.log.exception("Could not stop Glue job run %s of job %s", run_id, self.job_name)
+            self.log.warning(
+                "Could not stop Glue job run %s of job %s: %s",
+                run_id,
+                self.job_name,
+                self._redactor()(describe_error(error)),
+            )
 
     # -- secrets -----------------------------------------------------------------------------------------------
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
-        """Hide the task's secret argument values, and those of the run's own arguments (job defaults included)."""
-        return self._prepare_arguments().redactor(run.arguments if run is not None else None)
+        """Hide the task's secret values and those of the run's merged arguments (the job's defaults read lazily).
 
-    def _redact(self, error: BaseException) -> str:
-        return self._redactor()(str(error))
+        The job's DefaultArguments are read (GetJob, once) only when ``run`` carries Glue text to mask.
+        """
+        secrets = self._secrets
+        secrets.known = self._prepare_arguments().secret_values
+        secrets.see(run)
+        if secrets.wants_defaults(run):
+            secrets.read_defaults(lambda: self.hook.get_job_default_arguments(self.job_name), self.log, self.job_name)
+        return secrets.redactor()
 
     # -- XCom --------------------------------------------------------------------------------------------------
 
