@@ -17,6 +17,7 @@ from support import PollStepper
 
 from airflow_glue_runs import triggers
 from airflow_glue_runs._internal.polling import poller, shared_client
+from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
 from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult, raise_for_result
 from airflow_glue_runs.exceptions import (
     GlueInvalidInputError,
@@ -206,7 +207,11 @@ async def test_waiting_is_logged_once_per_detail_then_the_run_starts(
     blocker = start(glue, duration="600")
     client = glue.client()
     queued = client.start_job_run(JobName=JOB, JobRunQueuingEnabled=True)["JobRunId"]
-    task = asyncio.create_task(first_event(make_trigger(queued)))
+    trigger = make_trigger(queued)
+    # The job's defaults are read before the StateDetail is logged (masked); read them first so the logging of
+    # the first poll does not wait on a GetJob while the poller goes on.
+    await job_defaults_cache().get(trigger.client_key, JOB)
+    task = asyncio.create_task(first_event(trigger))
     await stepper.until_asleep(1)
     stepper.step()
     await stepper.until_asleep(2)  # two polls saw WAITING
