@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 
 from airflow_glue_runs._internal.compat import default_deferrable
-from airflow_glue_runs._internal.console import console_url
 from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
+from airflow_glue_runs._internal.run.report import RunReport
 from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, describe_error, scrubbed
-from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
+from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
 from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
     DEFERRAL_MARGIN,
@@ -47,7 +47,7 @@ from airflow_glue_runs._internal.start.options import (
 from airflow_glue_runs._internal.start.request import build_start_job_run_request
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink
 
 if TYPE_CHECKING:
     import jinja2
@@ -203,7 +203,6 @@ class GlueJobRunOperator(BaseOperator):
         self.openlineage_inject_transport_info = optional_flag(
             "openlineage_inject_transport_info", openlineage_inject_transport_info
         )
-        self._last_run: JobRun | None = None
         self._job_arguments: JobArguments | None = None
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
@@ -233,6 +232,16 @@ class GlueJobRunOperator(BaseOperator):
     def start_hook(self) -> GlueJobRunHook:
         """The hook for StartJobRun: the same connection and config, but botocore never resends the call."""
         return self.hook.without_resends()
+
+    @cached_property
+    def _report(self) -> RunReport:
+        return RunReport(
+            hook=self.hook,
+            job_name=self.job_name,
+            secret_arguments=self.secret_arguments,
+            push_enabled=self.do_xcom_push,
+            redactor=self._redactor,
+        )
 
     @cached_property
     def _acquisition(self) -> RunAcquisition:
@@ -290,12 +299,10 @@ class GlueJobRunOperator(BaseOperator):
         arguments = self._job_arguments = inject_openlineage(arguments, context, self)
         identity = self._identity = RunIdentity.from_context(context)
         run = self._acquisition.acquire(identity, RunLedger.from_context(context), arguments.values, options)
-        region = self.hook.conn_region_name
-        self.log.info("Glue job run %s in the console: %s", run.id, console_url(region, self.job_name, run.id))
-        self._push(context, RUN_ID_XCOM_KEY, run.id)
-        self._push(context, LINK_XCOM_KEY, link_target(region, self.job_name, run.id))
+        self.log.info("Glue job run %s in the console: %s", run.id, self._report.console_url(run.id))
+        self._report.started(context, run.id)
         if not self.wait_for_completion:
-            self._push_summary(context, run)
+            self._report.summary(context, run, self._job_arguments)
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
         watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
@@ -383,8 +390,8 @@ class GlueJobRunOperator(BaseOperator):
         if result.resolution is Resolution.QUEUE_TIMEOUT:
             self._stop(result.run_id, "it stayed queued longer than max_queue_wait")
         if result.run is not None:
-            self._push_summary(context, result.run)
-        raise_for_result(result, console_url=self._console_url(result.run_id))
+            self._report.summary(context, result.run, self._job_arguments)
+        raise_for_result(result, console_url=self._report.console_url(result.run_id))
         self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
         return result.run_id
 
@@ -427,28 +434,6 @@ class GlueJobRunOperator(BaseOperator):
             secrets.read_defaults(lambda: self.hook.get_job_default_arguments(self.job_name), self.log, self.job_name)
         return secrets.redactor()
 
-    # -- XCom --------------------------------------------------------------------------------------------------
-
-    def _console_url(self, run_id: str) -> str:
-        return console_url(self.hook.conn_region_name, self.job_name, run_id)
-
-    def _push(self, context: Context, key: str, value: Any) -> None:
-        if self.do_xcom_push:
-            context["ti"].xcom_push(key=key, value=value)
-
-    def _push_summary(self, context: Context, run: JobRun) -> None:
-        self._last_run = run
-        listed = self._job_arguments.listed if self._job_arguments is not None else ()
-        summary = run_summary(
-            run,
-            job_name=self.job_name,
-            console_url=self._console_url(run.id),
-            secret_arguments=(*self.secret_arguments, *listed),
-            sent_arguments=self._job_arguments.values if self._job_arguments is not None else None,
-            redact=self._redactor(run),
-        )
-        self._push(context, SUMMARY_XCOM_KEY, summary)
-
     # -- OpenLineage -------------------------------------------------------------------------------------------
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -464,4 +449,4 @@ class GlueJobRunOperator(BaseOperator):
         return operator_lineage(self._lineage(), failed=True)
 
     def _lineage(self) -> LineageSource:
-        return LineageSource.of(self.job_name, self.hook, self._run_id, self._last_run, self._job_arguments)
+        return self._report.lineage(self._run_id, self._job_arguments)
