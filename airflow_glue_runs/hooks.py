@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -113,7 +113,9 @@ def _parse_page(response: Mapping[str, Any]) -> JobRunsPage:
     return JobRunsPage(runs=runs, next_token=response.get("NextToken") or None)
 
 
-def _merge_stop_responses(job_name: str, responses: Sequence[Mapping[str, Any]]) -> StopJobRunsResult:
+def _merge_stop_responses(
+    job_name: str, responses: Sequence[Mapping[str, Any]], redact: Callable[[str], str] | None
+) -> StopJobRunsResult:
     stopped: list[str] = []
     errors: list[StopJobRunError] = []
     for response in responses:
@@ -124,7 +126,7 @@ def _merge_stop_responses(job_name: str, responses: Sequence[Mapping[str, Any]])
                 StopJobRunError(
                     run_id=item.get("JobRunId", ""),
                     code=detail.get("ErrorCode", "Unknown"),
-                    message=detail.get("ErrorMessage", ""),
+                    message=redact(detail.get("ErrorMessage", "")) if redact else detail.get("ErrorMessage", ""),
                 )
             )
     return StopJobRunsResult(job_name=job_name, stopped=tuple(stopped), errors=tuple(errors))
@@ -288,21 +290,34 @@ class GlueJobRunHook(AwsBaseHook):
 
     # -- stop --------------------------------------------------------------------------------------------------
 
-    def stop_job_runs(self, job_name: str, run_ids: Sequence[str]) -> StopJobRunsResult:
-        """Ask Glue to stop runs (BatchStopJobRun, 25 ids per call); per-run refusals are in ``errors``."""
+    def stop_job_runs(
+        self, job_name: str, run_ids: Sequence[str], *, redact: Callable[[str], str] | None = None
+    ) -> StopJobRunsResult:
+        """Ask Glue to stop runs (BatchStopJobRun, 25 ids per call); per-run refusals are in ``errors``.
+
+        :param redact: applied to Glue's per-run error messages before they are logged or returned (e.g. a
+            :class:`~airflow_glue_runs._internal.masking.Redactor` of the task's secret values).
+        """
         responses = []
         for request in _stop_batches(job_name, run_ids):
             with _translated(job_name):
                 responses.append(self.glue.batch_stop_job_run(**request))
-        return self._log_stop(_merge_stop_responses(job_name, responses))
+        return self._log_stop(_merge_stop_responses(job_name, responses, redact))
 
-    async def astop_job_runs(self, job_name: str, run_ids: Sequence[str], *, client: Any = None) -> StopJobRunsResult:
+    async def astop_job_runs(
+        self,
+        job_name: str,
+        run_ids: Sequence[str],
+        *,
+        client: Any = None,
+        redact: Callable[[str], str] | None = None,
+    ) -> StopJobRunsResult:
         """Async twin of :meth:`stop_job_runs`."""
         responses = []
         async with self._aclient(client) as glue:
             for request in _stop_batches(job_name, run_ids):
                 responses.append(await self._acall("batch_stop_job_run", request, job_name, glue))
-        return self._log_stop(_merge_stop_responses(job_name, responses))
+        return self._log_stop(_merge_stop_responses(job_name, responses, redact))
 
     def _log_stop(self, result: StopJobRunsResult) -> StopJobRunsResult:
         if result.stopped:

@@ -226,8 +226,7 @@ class JobRun:
     def with_glue_text(self, change: Callable[[str], str]) -> JobRun:
         """Return this run with ``change`` applied to Glue's free text (``ErrorMessage``, ``StateDetail``).
 
-        Used to redact secret values (:class:`~airflow_glue_runs._internal.masking.Redactor`) and, in the triggerer, to
-        withhold the text altogether.
+        Used to mask secret values (:class:`~airflow_glue_runs._internal.masking.Redactor`).
         """
         if self.error_message is None and self.state_detail is None:
             return self

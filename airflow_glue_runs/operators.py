@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 
 from airflow_glue_runs._internal.compat import default_deferrable
-from airflow_glue_runs._internal.console import console_url
 from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
-from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY, run_summary
+from airflow_glue_runs._internal.run.report import RunReport
+from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, describe_error, scrubbed
+from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
 from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
     DEFERRAL_MARGIN,
@@ -46,7 +47,7 @@ from airflow_glue_runs._internal.start.options import (
 from airflow_glue_runs._internal.start.request import build_start_job_run_request
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 from airflow_glue_runs.job_run import JobRun
-from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
+from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink
 
 if TYPE_CHECKING:
     import jinja2
@@ -202,11 +203,11 @@ class GlueJobRunOperator(BaseOperator):
         self.openlineage_inject_transport_info = optional_flag(
             "openlineage_inject_transport_info", openlineage_inject_transport_info
         )
-        self._last_run: JobRun | None = None
         self._job_arguments: JobArguments | None = None
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
         self._logs: WorkerLogForwarder | None = None
+        self._secrets = TaskSecrets(secret_arguments=self.secret_arguments)
 
     @property
     def _run_id(self) -> str | None:
@@ -233,13 +234,23 @@ class GlueJobRunOperator(BaseOperator):
         return self.hook.without_resends()
 
     @cached_property
+    def _report(self) -> RunReport:
+        return RunReport(
+            hook=self.hook,
+            job_name=self.job_name,
+            secret_arguments=self.secret_arguments,
+            push_enabled=self.do_xcom_push,
+            redactor=self._redactor,
+        )
+
+    @cached_property
     def _acquisition(self) -> RunAcquisition:
         return RunAcquisition(
             hook=self.hook,
             start_hook=self.start_hook,
             job_name=self.job_name,
             poll_interval=self.poll_interval,
-            log=self.log,
+            log=RedactingLogger(self.log, self._redactor),
             progress=self._progress,
             stop=self._stop,
         )
@@ -274,19 +285,24 @@ class GlueJobRunOperator(BaseOperator):
     # -- execute -----------------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> str:
-        """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success."""
+        """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success.
+
+        An error raised from an AWS answer leaves with the task's secret values masked in its text.
+        """
+        with scrubbed(self._redactor):
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> str:
         arguments, options = self._validated_request()
         self._warn_about(arguments)
         # OpenLineage properties go into the arguments sent; the run identity (hence a retry's reattach) ignores them.
         arguments = self._job_arguments = inject_openlineage(arguments, context, self)
         identity = self._identity = RunIdentity.from_context(context)
         run = self._acquisition.acquire(identity, RunLedger.from_context(context), arguments.values, options)
-        region = self.hook.conn_region_name
-        self.log.info("Glue job run %s in the console: %s", run.id, console_url(region, self.job_name, run.id))
-        self._push(context, RUN_ID_XCOM_KEY, run.id)
-        self._push(context, LINK_XCOM_KEY, link_target(region, self.job_name, run.id))
+        self.log.info("Glue job run %s in the console: %s", run.id, self._report.console_url(run.id))
+        self._report.started(context, run.id)
         if not self.wait_for_completion:
-            self._push_summary(context, run)
+            self._report.summary(context, run, self._job_arguments)
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
         watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
@@ -309,20 +325,10 @@ class GlueJobRunOperator(BaseOperator):
         """Resume after the trigger: judge its verdict with the shared state model."""
         result = WaitResult.from_json(event)
         self._run_id = result.run_id
-        if result.glue_text_withheld:
-            result = self._with_glue_text(result)
-        return self._finish(context, result)
-
-    def _with_glue_text(self, result: WaitResult) -> WaitResult:
-        """Read the run once more for the ErrorMessage/StateDetail the trigger withheld (secret arguments)."""
-        try:
-            fresh = self.hook.get_job_run(self.job_name, result.run_id)
-        except Exception as error:
-            self.log.warning(
-                "Could not read Glue job run %s again for Glue's own message: %s", result.run_id, self._redact(error)
-            )
-            return result
-        return result.with_glue_text(fresh)
+        # The trigger masked Glue's text with the job's defaults already: no GetJob on resume.
+        self._secrets.job_defaults = {}
+        with scrubbed(self._redactor):
+            return self._finish(context, result)
 
     def _validated_request(self) -> tuple[JobArguments, dict[str, Any]]:
         """Check every parameter before anything is sent to AWS; errors name the parameter."""
@@ -366,7 +372,6 @@ class GlueJobRunOperator(BaseOperator):
                 poll_interval=self.poll_interval,
                 max_queue_wait=self.max_queue_wait,
                 stop_on_kill=self.stop_on_kill,
-                withhold_glue_text=bool(self._prepare_arguments().secret_keys),
                 forward_logs=self.forward_logs,
                 secret_arguments=self.secret_arguments,
                 log_position=self._logs.position_json() if self._logs is not None else None,
@@ -385,8 +390,8 @@ class GlueJobRunOperator(BaseOperator):
         if result.resolution is Resolution.QUEUE_TIMEOUT:
             self._stop(result.run_id, "it stayed queued longer than max_queue_wait")
         if result.run is not None:
-            self._push_summary(context, result.run)
-        raise_for_result(result, console_url=self._console_url(result.run_id))
+            self._report.summary(context, result.run, self._job_arguments)
+        raise_for_result(result, console_url=self._report.console_url(result.run_id))
         self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
         return result.run_id
 
@@ -405,41 +410,29 @@ class GlueJobRunOperator(BaseOperator):
     def _stop(self, run_id: str, reason: str) -> None:
         self.log.warning("Stopping Glue job run %s of job %s because %s.", run_id, self.job_name, reason)
         try:
-            self.hook.stop_job_runs(self.job_name, [run_id])
-        except Exception:
+            self.hook.stop_job_runs(self.job_name, [run_id], redact=self._redactor())
+        except Exception as error:
             # Stopping is best effort on the way out: the task's own outcome or kill must still go through.
-            self.log.exception("Could not stop Glue job run %s of job %s", run_id, self.job_name)
+            self.log.warning(
+                "Could not stop Glue job run %s of job %s: %s",
+                run_id,
+                self.job_name,
+                self._redactor()(describe_error(error)),
+            )
 
     # -- secrets -----------------------------------------------------------------------------------------------
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
-        """Hide the task's secret argument values, and those of the run's own arguments (job defaults included)."""
-        return self._prepare_arguments().redactor(run.arguments if run is not None else None)
+        """Hide the task's secret values and those of the run's merged arguments (the job's defaults read lazily).
 
-    def _redact(self, error: BaseException) -> str:
-        return self._redactor()(str(error))
-
-    # -- XCom --------------------------------------------------------------------------------------------------
-
-    def _console_url(self, run_id: str) -> str:
-        return console_url(self.hook.conn_region_name, self.job_name, run_id)
-
-    def _push(self, context: Context, key: str, value: Any) -> None:
-        if self.do_xcom_push:
-            context["ti"].xcom_push(key=key, value=value)
-
-    def _push_summary(self, context: Context, run: JobRun) -> None:
-        self._last_run = run
-        listed = self._job_arguments.listed if self._job_arguments is not None else ()
-        summary = run_summary(
-            run,
-            job_name=self.job_name,
-            console_url=self._console_url(run.id),
-            secret_arguments=(*self.secret_arguments, *listed),
-            sent_arguments=self._job_arguments.values if self._job_arguments is not None else None,
-            redact=self._redactor(run),
-        )
-        self._push(context, SUMMARY_XCOM_KEY, summary)
+        The job's DefaultArguments are read (GetJob, once) only when ``run`` carries Glue text to mask.
+        """
+        secrets = self._secrets
+        secrets.known = self._prepare_arguments().secret_values
+        secrets.see(run)
+        if secrets.wants_defaults(run):
+            secrets.read_defaults(lambda: self.hook.get_job_default_arguments(self.job_name), self.log, self.job_name)
+        return secrets.redactor()
 
     # -- OpenLineage -------------------------------------------------------------------------------------------
 
@@ -456,4 +449,4 @@ class GlueJobRunOperator(BaseOperator):
         return operator_lineage(self._lineage(), failed=True)
 
     def _lineage(self) -> LineageSource:
-        return LineageSource.of(self.job_name, self.hook, self._run_id, self._last_run, self._job_arguments)
+        return self._report.lineage(self._run_id, self._job_arguments)

@@ -25,6 +25,8 @@ from airflow_glue_runs._internal.compat import (
 from airflow_glue_runs._internal.console import console_url
 from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
+from airflow_glue_runs._internal.masking import Redactor
+from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrubbed
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, raise_for_result
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE, check_name
@@ -58,7 +60,10 @@ class GlueJobRunSensor(BaseSensorOperator):
     A run that FAILED, ERROR, STOPPED, EXPIRED or TIMEOUT, stayed WAITING longer than ``max_queue_wait``,
     vanished, or may not be read raises the same exception as for :class:`GlueJobRunOperator`; with
     ``soft_fail`` (or ``never_fail``) the task is skipped instead. Throttling and transient faults cost a poke.
-    The sensor returns the run id (XCom ``return_value``).
+    The sensor returns the run id (XCom ``return_value``). Glue's ErrorMessage and StateDetail and AWS error texts
+    are masked in its log lines and exceptions: the secret values of the run's merged arguments (the job's
+    DefaultArguments, read once when there is Glue text to mask, overlaid with the run's) whose names look sensitive
+    or are listed in ``secret_arguments``.
 
     :param job_name: the Glue job (templated).
     :param run_id: the run to wait on (templated); None for the job's most recent run.
@@ -74,7 +79,8 @@ class GlueJobRunSensor(BaseSensorOperator):
         masked. Poke mode and deferrable mode forward as the run goes; reschedule mode keeps its position in the
         task state store (Airflow 3.3+), and on earlier Airflow forwards the whole log once the run is over
         (XComs are cleared at every reschedule). Templated.
-    :param secret_arguments: names of job arguments whose values are masked in forwarded lines.
+    :param secret_arguments: names of job arguments whose values are masked in Glue's texts, AWS error texts and
+        forwarded lines (besides the sensitive-looking ones).
     :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
     :param region_name: the AWS region, overriding the connection's.
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
@@ -121,6 +127,7 @@ class GlueJobRunSensor(BaseSensorOperator):
         self._watch: RunWatch | None = None
         self._linked_run: str | None = None
         self._result: WaitResult | None = None
+        self._secrets = TaskSecrets(secret_arguments=self.secret_arguments)
 
     @cached_property
     def hook(self) -> GlueJobRunHook:
@@ -136,9 +143,10 @@ class GlueJobRunSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         """Check the parameters; then poke (poke and reschedule modes) or check once and defer."""
         self._check_parameters()
-        if not self.deferrable:
-            return super().execute(context)
-        return self._check_then_defer(context)
+        with scrubbed(self._redactor):
+            if not self.deferrable:
+                return super().execute(context)
+            return self._check_then_defer(context)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the run once: done when it succeeded; raise when it ended otherwise; keep waiting while active."""
@@ -156,13 +164,19 @@ class GlueJobRunSensor(BaseSensorOperator):
         except Exception as error:
             watch = self._watch_for(run_id) if run_id else RunWatch(self.job_name, "(most recent run)")
             if (verdict := watch.judge_read_error(error)) is not None:
-                return verdict, run_id
-            self.log.warning("Could not read Glue job run %s of job %s this poke: %s", run_id, self.job_name, error)
+                return verdict.redacted(self._redactor()), run_id
+            self.log.warning(
+                "Could not read Glue job run %s of job %s this poke: %s",
+                run_id,
+                self.job_name,
+                self._redactor()(describe_error(error)),
+            )
             return None, run_id
         if run is None:
             self.log.info("Glue job %s has no run yet; waiting for one.", self.job_name)
             return None, None
         self._push_link(context, run.id)
+        run = run.with_glue_text(self._redactor(run))
         lines, result = self._watch_for(run.id).observe(run, datetime.now(UTC))
         for line in lines:
             self.log.info("%s", line)
@@ -262,7 +276,10 @@ class GlueJobRunSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after the trigger and judge its verdict like a poke would; return the run id."""
         result = WaitResult.from_json(event)
-        self._judge(result)
+        # The trigger masked Glue's text with the job's defaults already: no GetJob on resume.
+        self._secrets.job_defaults = {}
+        with scrubbed(self._redactor):
+            self._judge(result.redacted(self._redactor()))
         return result.run_id
 
     def _reschedule_until_a_run_exists(self, context: Context) -> NoReturn:
@@ -306,6 +323,15 @@ class GlueJobRunSensor(BaseSensorOperator):
         self.forward_logs = check_forward_logs(self.forward_logs)
         if self.run_id is not None:
             check_name("run_id", self.run_id)
+
+    def _redactor(self, run: JobRun | None = None) -> Redactor:
+        """Return the masking of the secret values of the run's merged arguments (the job's defaults read lazily)."""
+        self._secrets.see(run)
+        if self._secrets.wants_defaults(run):
+            self._secrets.read_defaults(
+                lambda: self.hook.get_job_default_arguments(self.job_name), self.log, self.job_name
+            )
+        return self._secrets.redactor()
 
     def _console_url(self, run_id: str) -> str:
         return console_url(self.hook.conn_region_name, self.job_name, run_id)

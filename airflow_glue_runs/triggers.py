@@ -26,6 +26,7 @@ from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs
 from airflow_glue_runs._internal.glue_logs.lines import LogPosition
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.glue_logs.reader import LogFollower, follow_logs
+from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
 from airflow_glue_runs._internal.polling.observations import (
     PollFailed,
     PollSkipped,
@@ -36,10 +37,12 @@ from airflow_glue_runs._internal.polling.observations import (
 )
 from airflow_glue_runs._internal.polling.poller import poller_registry, watch_run
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
-from airflow_glue_runs._internal.run.waiting import GLUE_TEXT_WITHHELD, RunWatch, WaitResult
+from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrub
+from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
 from airflow_glue_runs._internal.start.request import check_name
 from airflow_glue_runs.exceptions import GlueApiError
+from airflow_glue_runs.job_run import JobRun
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
@@ -61,7 +64,10 @@ class GlueJobRunTrigger(BaseTrigger):
 
     Fires one event whose payload is ``WaitResult.to_json()``: the resolution (succeeded, failed, timed_out,
     queue_timeout, not_found, access_denied), a message, and the run as last seen without its job arguments
-    (events are stored and logged by Airflow, and arguments may hold secrets). Throttling and transient
+    (events are stored and logged by Airflow, and arguments may hold secrets). Glue's ErrorMessage and StateDetail,
+    and AWS error texts, are masked before they reach the trigger's log or its event: the secret values of the run's
+    merged arguments (the job's DefaultArguments, read once per job by the triggerer, overlaid with the run's)
+    whose names look sensitive or are listed in ``secret_arguments`` read ``***``. Throttling and transient
     faults cost a poll; a run or job that no longer exists, or access denied, resolves the wait; anything else
     raises with its traceback.
 
@@ -73,17 +79,13 @@ class GlueJobRunTrigger(BaseTrigger):
         with ``queue_timeout``; None waits as long as Glue keeps it queued.
     :param stop_on_kill: when a user clears or marks the deferred task, ask Glue to stop the run (Airflow 3.3+
         calls :meth:`on_kill` then).
-    :param withhold_glue_text: leave Glue's ErrorMessage and StateDetail out of this trigger's log lines and
-        event (they read ``GLUE_TEXT_WITHHELD``). The operator asks for it when the task has secret arguments:
-        Glue's text may quote them, and the triggerer neither knows the values nor should it (its log lines and
-        events are not redacted by the task's secrets masker). The operator reads the text again when it
-        resumes and redacts it itself.
     :param forward_logs: ``False``, ``True`` (driver lines) or ``"all"`` (executors too): log the run's CloudWatch
         lines in this trigger's log, read by the shared reader (:mod:`airflow_glue_runs._internal.glue_logs.reader`),
         then a
         final read after the run ends; the event carries the position reached (``log_position``).
-    :param secret_arguments: names of job arguments whose values are masked in forwarded lines (with the
-        sensitive-looking ones). The values are read from the run, never carried in the kwargs.
+    :param secret_arguments: names of job arguments whose values are masked in Glue's texts, AWS error texts and
+        forwarded lines (with the sensitive-looking ones). The values are read from the run and the job, never
+        carried in the kwargs.
     :param log_position: where forwarding stands (``LogPosition.to_json()``); None: from the run's start.
     :param deferred_at: when the task deferred (epoch seconds), to tell a triggerer restart (:data:`REBUILT_AFTER`).
     :param aws_conn_id: the Airflow ``aws`` connection (None: boto3's default credential chain).
@@ -91,6 +93,8 @@ class GlueJobRunTrigger(BaseTrigger):
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
     :param botocore_config: botocore ``Config`` keyword arguments (JSON-serializable), overriding the
         connection's ``config_kwargs``.
+    :param withhold_glue_text: ignored; accepted so that a trigger serialized by an earlier version (which withheld
+        Glue's text) still rebuilds after an upgrade.
     """
 
     def __init__(
@@ -101,7 +105,6 @@ class GlueJobRunTrigger(BaseTrigger):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_queue_wait: float | None = None,
         stop_on_kill: bool = False,
-        withhold_glue_text: bool = False,
         forward_logs: ForwardLogs = False,
         secret_arguments: Collection[str] = (),
         log_position: Mapping[str, Any] | None = None,
@@ -110,14 +113,15 @@ class GlueJobRunTrigger(BaseTrigger):
         region_name: str | None = None,
         verify: bool | str | None = None,
         botocore_config: Mapping[str, Any] | None = None,
+        withhold_glue_text: object = None,
     ) -> None:
+        del withhold_glue_text  # Glue's text is masked now, never withheld
         super().__init__()  # type: ignore[no-untyped-call]
         self.job_name = check_name("job_name", job_name)
         self.run_id = check_name("run_id", run_id)
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or DEFAULT_POLL_INTERVAL
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
-        self.withhold_glue_text = check_flag("withhold_glue_text", withhold_glue_text)
         self.forward_logs = check_forward_logs(forward_logs)
         self.secret_arguments = list(secret_arguments)
         self.log_position = dict(log_position) if log_position is not None else None
@@ -127,6 +131,7 @@ class GlueJobRunTrigger(BaseTrigger):
         self.verify = verify
         self.botocore_config = dict(botocore_config) if botocore_config is not None else None
         self._watcher: Watcher | None = None
+        self._secrets = TaskSecrets(secret_arguments=tuple(self.secret_arguments))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Return the class path and the keyword arguments that rebuild this trigger (primitives only)."""
@@ -138,7 +143,6 @@ class GlueJobRunTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_queue_wait": self.max_queue_wait,
                 "stop_on_kill": self.stop_on_kill,
-                "withhold_glue_text": self.withhold_glue_text,
                 "forward_logs": self.forward_logs,
                 "secret_arguments": self.secret_arguments,
                 "log_position": self.log_position,
@@ -183,6 +187,7 @@ class GlueJobRunTrigger(BaseTrigger):
                 position = follower.logs.position.to_json() if follower.logs.position else self.log_position
         # The watcher is gone before the event leaves, so a loop that ends right after (dag.test) ends clean.
         self._watcher = None
+        result = result.redacted(self._secrets.redact)
         self.log.info("%s", result.message)
         payload = result.without_arguments().to_json()
         if self.forward_logs:
@@ -225,9 +230,7 @@ class GlueJobRunTrigger(BaseTrigger):
                 if skipped:
                     self.log.info("Glue answered again after %d skipped poll(s).", skipped)
                     skipped = 0
-                run = observation.run
-                if self.withhold_glue_text:
-                    run = run.with_glue_text(_withheld)
+                run = await self._masked(observation.run)
                 lines, result = watch.observe(run, _now())
                 for line in lines:
                     self.log.info("%s", line)
@@ -240,14 +243,37 @@ class GlueJobRunTrigger(BaseTrigger):
                         "Could not read Glue job run %s (%d poll(s) skipped so far): %s",
                         self.run_id,
                         skipped,
-                        observation.reason,
+                        self._secrets.redact(observation.reason),
                     )
+            # AWS error texts are masked with the values known so far: the job's defaults are read for Glue's text only.
             elif isinstance(observation, RunGone):
-                return watch.vanished(observation.reason)
+                return watch.vanished(self._secrets.redact(observation.reason))
             elif isinstance(observation, RunDenied):
-                return watch.denied(observation.reason)
+                return watch.denied(self._secrets.redact(observation.reason))
             elif isinstance(observation, PollFailed):
+                scrub(observation.error, self._secrets.redact)
                 observation.reraise()
+
+    async def _masked(self, run: JobRun) -> JobRun:
+        """Return the run with its Glue text masked, reading the job's defaults first if there is text to mask."""
+        self._secrets.see(run)
+        if self._secrets.wants_defaults(run):
+            await self._read_job_defaults()
+        return run.with_glue_text(self._secrets.redact)
+
+    async def _read_job_defaults(self) -> None:
+        """Learn the job's DefaultArguments once, from the loop's shared cache; a failure is logged, masked."""
+        if self._secrets.job_defaults is not None:
+            return
+        defaults = await job_defaults_cache().get(self.client_key, self.job_name)
+        self._secrets.job_defaults = defaults.arguments or {}
+        if defaults.error is not None:
+            self.log.warning(
+                "Could not read the DefaultArguments of Glue job %s; Glue's texts are masked with the secret "
+                "values of the run's own arguments only: %s",
+                self.job_name,
+                self._secrets.redact(describe_error(defaults.error)),
+            )
 
     async def on_kill(self) -> None:
         """Stop the Glue run when a user cleared or marked the deferred task, if ``stop_on_kill``."""
@@ -261,9 +287,16 @@ class GlueJobRunTrigger(BaseTrigger):
         self.log.info("The deferred task was killed: asking Glue to stop job run %s of %s.", self.run_id, self.job_name)
         try:
             async with lease_client(self.client_key) as shared:
-                result = await shared.hook.astop_job_runs(self.job_name, [self.run_id], client=shared.client)
+                result = await shared.hook.astop_job_runs(
+                    self.job_name, [self.run_id], client=shared.client, redact=self._secrets.redact
+                )
         except GlueApiError as error:
-            self.log.warning("Could not stop Glue job run %s of job %s: %s", self.run_id, self.job_name, error)
+            self.log.warning(
+                "Could not stop Glue job run %s of job %s: %s",
+                self.run_id,
+                self.job_name,
+                self._secrets.redact(str(error)),
+            )
             return
         if self.run_id in result.stopped:
             self.log.info("Glue accepted to stop job run %s of job %s.", self.run_id, self.job_name)
@@ -273,7 +306,3 @@ class GlueJobRunTrigger(BaseTrigger):
         watcher, self._watcher = self._watcher, None
         if watcher is not None:
             await poller_registry().unsubscribe(watcher)
-
-
-def _withheld(_text: str) -> str:
-    return GLUE_TEXT_WITHHELD

@@ -17,7 +17,6 @@ from operator_fakes import FakeTI, task_context
 
 from airflow_glue_runs._internal.masking import MASK, Redactor, redact
 from airflow_glue_runs._internal.run.waiting import (
-    GLUE_TEXT_WITHHELD,
     Resolution,
     RunWatch,
     WaitResult,
@@ -133,18 +132,14 @@ def test_worker_log_lines_mask_glue_text(glue: LocalGlue, logs: list[dict[str, A
     assert SECRET not in text
 
 
-def test_deferred_operator_asks_the_trigger_to_withhold_glue_text(glue: LocalGlue) -> None:
-    """With secret arguments the trigger is told to withhold Glue's text; without them it is not."""
+def test_deferred_operator_no_longer_asks_the_trigger_to_withhold_glue_text(glue: LocalGlue) -> None:
+    """The trigger of a task with secret arguments carries no withhold flag: it masks Glue's text itself."""
     glue.create_job(JOB, default_arguments={"--local-glue-duration": "600"}, max_concurrent_runs=2)
     with pytest.raises(TaskDeferred) as info:
         operator(deferrable=True).execute(task_context())  # type: ignore[arg-type]
     trigger = info.value.trigger
     assert isinstance(trigger, GlueJobRunTrigger)
-    assert trigger.withhold_glue_text is True
-    assert trigger.serialize()[1]["withhold_glue_text"] is True
-    with pytest.raises(TaskDeferred) as plain:
-        operator(deferrable=True, arguments={"--day": "1"}).execute(task_context(FakeTI(task_id="plain")))  # type: ignore[arg-type]
-    assert plain.value.trigger.withhold_glue_text is False  # type: ignore[attr-defined]
+    assert "withhold_glue_text" not in trigger.serialize()[1]
 
 
 async def _first_event(trigger: GlueJobRunTrigger) -> TriggerEvent:
@@ -157,29 +152,30 @@ async def _first_event(trigger: GlueJobRunTrigger) -> TriggerEvent:
         await trigger.cleanup()
 
 
-def test_deferred_failure_never_shows_the_secret(glue: LocalGlue, logs: list[dict[str, Any]]) -> None:
-    """Trigger log lines and event hold no Glue text; on resume the task reads it again and masks it."""
+def test_deferred_failure_masks_the_secret_and_resume_reads_nothing(
+    glue: LocalGlue, logs: list[dict[str, Any]]
+) -> None:
+    """The trigger's log and event carry Glue's text masked; on resume the task reads nothing more and masks too."""
     failing_job(glue)
     run_id = glue.client().start_job_run(JobName=JOB, Arguments={"--db-password": SECRET})["JobRunId"]
-    trigger = GlueJobRunTrigger(job_name=JOB, run_id=run_id, poll_interval=0.05, withhold_glue_text=True)
+    trigger = GlueJobRunTrigger(job_name=JOB, run_id=run_id, poll_interval=0.05)
     event = asyncio.run(_first_event(trigger))
     assert SECRET not in repr(event.payload)
     assert SECRET not in logged(logs)
-    assert GLUE_TEXT_WITHHELD in event.payload["message"]
-    assert event.payload["run"]["ErrorMessage"] == GLUE_TEXT_WITHHELD
+    assert MASKED_MESSAGE in event.payload["message"]
+    assert event.payload["run"]["ErrorMessage"] == MASKED_MESSAGE
     glue.reset_counters()
     ti = FakeTI()
     with pytest.raises(GlueJobRunFailedError) as info:
         operator().execute_complete(task_context(ti), event.payload)  # type: ignore[arg-type]
-    assert glue.calls() == {"GetJobRun": 1}  # the one read for Glue's own message
+    assert glue.calls() == {}  # no read of the run or the job on resume
     assert MASKED_MESSAGE in str(info.value)
     assert SECRET not in str(info.value)
-    assert GLUE_TEXT_WITHHELD not in str(info.value)
     assert ti.xcom(SUMMARY_XCOM_KEY)["error_message"] == MASKED_MESSAGE
 
 
 def test_resume_masks_glue_text_an_event_carries(glue: LocalGlue) -> None:
-    """An event that does carry Glue's text (a trigger of an earlier version) is masked on resume too."""
+    """An event that carries Glue's text in clear (a trigger of an earlier version) is masked on resume too."""
     run = JobRun(id="jr_abc", job_name=JOB, state=JobRunState.FAILED, error_message=GLUE_MESSAGE)
     event = WaitResult(
         resolution=Resolution.FAILED, job_name=JOB, run_id="jr_abc", message=f"ended FAILED: {GLUE_MESSAGE}", run=run
@@ -192,36 +188,21 @@ def test_resume_masks_glue_text_an_event_carries(glue: LocalGlue) -> None:
     assert glue.calls() == {}
 
 
-def test_withheld_queue_detail_is_read_again_and_masked(glue: LocalGlue) -> None:
-    """A queue-timeout verdict whose StateDetail was withheld gets the masked StateDetail from a fresh read."""
-    withheld = WaitResult(
+def test_a_masked_queue_detail_raises_masked(glue: LocalGlue) -> None:
+    """A queue-timeout verdict's StateDetail is masked in the message, the run and the exception."""
+    verdict = WaitResult(
         resolution=Resolution.QUEUE_TIMEOUT,
         job_name=JOB,
         run_id="jr_q",
-        message=f"stayed WAITING for 5 s. StateDetail: {GLUE_TEXT_WITHHELD}.",
-        run=JobRun(id="jr_q", state=JobRunState.WAITING, state_detail=GLUE_TEXT_WITHHELD),
+        message=f"stayed WAITING for 5 s. StateDetail: slot held by {SECRET}.",
+        run=JobRun(id="jr_q", state=JobRunState.WAITING, state_detail=f"slot held by {SECRET}"),
     )
-    fresh = JobRun(id="jr_q", state=JobRunState.WAITING, state_detail=f"slot held by {SECRET}")
-    result = withheld.with_glue_text(fresh).redacted(Redactor([SECRET]))
+    result = verdict.redacted(Redactor([SECRET]))
     assert result.message == f"stayed WAITING for 5 s. StateDetail: slot held by {MASK}."
     assert result.run is not None
     assert result.run.state_detail == f"slot held by {MASK}"
     with pytest.raises(GlueJobRunQueueTimeoutError, match=r"slot held by \*\*\*"):
         raise_for_result(result)
-
-
-def test_deferred_resume_masks_the_jobs_own_secret_defaults(glue: LocalGlue) -> None:
-    """After a withheld event, the fresh read brings the run's arguments, so a job default's secret is masked too."""
-    failing_job(glue, message="bad key sk-job-default-42", **{"--api-password": "sk-job-default-42"})
-    run_id = glue.client().start_job_run(JobName=JOB, Arguments={"--db-password": SECRET})["JobRunId"]
-    trigger = GlueJobRunTrigger(job_name=JOB, run_id=run_id, poll_interval=0.05, withhold_glue_text=True)
-    event = asyncio.run(_first_event(trigger))
-    ti = FakeTI()
-    with pytest.raises(GlueJobRunFailedError, match=r"bad key \*\*\*"):
-        operator().execute_complete(task_context(ti), event.payload)  # type: ignore[arg-type]
-    summary = ti.xcom(SUMMARY_XCOM_KEY)
-    assert summary["error_message"] == f"bad key {MASK}"
-    assert summary["arguments"]["--api-password"] == MASK
 
 
 def test_operator_follows_airflows_min_length_setting(monkeypatch: pytest.MonkeyPatch) -> None:

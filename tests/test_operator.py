@@ -190,7 +190,6 @@ def test_defers_with_a_deadline_from_the_run_timeout(glue: LocalGlue) -> None:
         "poll_interval": 5.0,
         "max_queue_wait": 120.0,
         "stop_on_kill": True,
-        "withhold_glue_text": False,
         "forward_logs": False,
         "secret_arguments": [],
         "log_position": None,

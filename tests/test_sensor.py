@@ -223,7 +223,6 @@ def test_deferrable_defers_to_the_shared_trigger(glue: LocalGlue, job: str) -> N
         "poll_interval": 7.0,
         "max_queue_wait": 600.0,
         "stop_on_kill": False,
-        "withhold_glue_text": False,
         "forward_logs": False,
         "secret_arguments": [],
         "log_position": None,

@@ -17,6 +17,7 @@ from support import PollStepper
 
 from airflow_glue_runs import triggers
 from airflow_glue_runs._internal.polling import poller, shared_client
+from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
 from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult, raise_for_result
 from airflow_glue_runs.exceptions import (
     GlueInvalidInputError,
@@ -94,7 +95,6 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         poll_interval=15,
         max_queue_wait=600,
         stop_on_kill=True,
-        withhold_glue_text=True,
         forward_logs="all",
         secret_arguments=["--db-password"],
         log_position={"start": 5, "streams": {"/g/output:jr_0123": [7, ["e1"], ""]}},
@@ -115,7 +115,6 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         "poll_interval": 15.0,
         "max_queue_wait": 600.0,
         "stop_on_kill": True,
-        "withhold_glue_text": True,
         "forward_logs": "all",
         "secret_arguments": ["--db-password"],
         "log_position": {"start": 5, "streams": {"/g/output:jr_0123": [7, ["e1"], ""]}},
@@ -125,6 +124,31 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         "verify": "/etc/ssl/ca.pem",
         "botocore_config": {"retries": {"mode": "adaptive", "max_attempts": 10}, "read_timeout": 30},
     }
+
+
+def test_a_trigger_serialized_by_the_withholding_version_still_rebuilds() -> None:
+    """Kwargs stored by an earlier version (with withhold_glue_text) rebuild a trigger that ignores that flag."""
+    old_kwargs = {
+        "job_name": "nightly",
+        "run_id": "jr_0123",
+        "poll_interval": 15.0,
+        "max_queue_wait": None,
+        "stop_on_kill": True,
+        "withhold_glue_text": True,
+        "forward_logs": False,
+        "secret_arguments": ["--db-password"],
+        "log_position": None,
+        "deferred_at": None,
+        "aws_conn_id": "aws_default",
+        "region_name": None,
+        "verify": None,
+        "botocore_config": None,
+    }
+    classpath = "airflow_glue_runs.triggers.GlueJobRunTrigger"
+    rebuilt = import_string(classpath)(**deserialize(serialize(old_kwargs)))
+    expected = {key: value for key, value in old_kwargs.items() if key != "withhold_glue_text"}
+    assert rebuilt.serialize() == (classpath, expected)
+    assert not hasattr(rebuilt, "withhold_glue_text")
 
 
 @pytest.mark.parametrize(
@@ -183,7 +207,11 @@ async def test_waiting_is_logged_once_per_detail_then_the_run_starts(
     blocker = start(glue, duration="600")
     client = glue.client()
     queued = client.start_job_run(JobName=JOB, JobRunQueuingEnabled=True)["JobRunId"]
-    task = asyncio.create_task(first_event(make_trigger(queued)))
+    trigger = make_trigger(queued)
+    # The job's defaults are read before the StateDetail is logged (masked); read them first so the logging of
+    # the first poll does not wait on a GetJob while the poller goes on.
+    await job_defaults_cache().get(trigger.client_key, JOB)
+    task = asyncio.create_task(first_event(trigger))
     await stepper.until_asleep(1)
     stepper.step()
     await stepper.until_asleep(2)  # two polls saw WAITING
@@ -299,8 +327,8 @@ async def test_restart_resolves_a_run_that_ended_meanwhile_on_the_first_poll(
     rebuilt = import_string(classpath)(**deserialize(serialize(kwargs)))
     glue.reset_counters()
     result = result_of(await first_event(rebuilt))
-    assert len(stepper.delays) == 0  # the first poll resolved it
-    assert glue.calls() == {"GetJobRun": 1}
+    # One read of the run (the first poll resolved it) and one of the job's defaults, to mask Glue's text.
+    assert glue.calls() == {"GetJobRun": 1, "GetJob": 1}
     assert result.resolution is Resolution.FAILED
     assert result.run is not None
     assert result.run.error_message == "boom while no triggerer ran"

@@ -17,7 +17,9 @@ for one). Airflow's triggerer starts triggers one by one, so a thousand triggers
 triggerer restart) get their first reads in a few such batches instead of one poll interval later.
 
 The poller delivers facts; each trigger applies its own :class:`~airflow_glue_runs._internal.run.waiting.RunWatch`
-policy.
+policy. The poller serves many tasks and knows none of their secrets, so its own log lines name an error by its AWS
+code or type only: an AWS error text may quote job arguments. The text goes to the watchers, and each trigger masks
+it with its task's secret values before it logs it, raises it or puts it in its event.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from airflow_glue_runs._internal.polling.observations import (
     observation_for,
 )
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, lease_client
+from airflow_glue_runs._internal.run.secrets import error_code
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
 from airflow_glue_runs.job_run import JobRun
 
@@ -154,9 +157,12 @@ class JobPoller:
                 observation = observation_for(error)
                 self._deliver_all(observation)
                 if not isinstance(observation, PollSkipped):
-                    log.exception("Glue poller for job %s failed", self.job_name)
+                    # The traceback goes to each watching trigger, which raises the error (masked) in its task log.
+                    log.error("Glue poller for job %s failed (%s)", self.job_name, error_code(error))
                     return
-                log.warning("Could not build the Glue client for job %s; retrying: %s", self.job_name, error)
+                log.warning(
+                    "Could not build the Glue client for job %s; retrying: %s", self.job_name, error_code(error)
+                )
             await self._wait_for_next_poll(started)
 
     async def _wait_for_next_poll(self, started: float, *, first_reads: bool = False) -> bool:
@@ -202,14 +208,16 @@ class JobPoller:
                 observation = observation_for(error)
                 if not isinstance(observation, RunDenied):
                     if isinstance(observation, PollSkipped):
-                        log.warning("Skipping this poll of job %s: %s", self.job_name, error)
+                        log.warning("Skipping this poll of job %s: %s", self.job_name, error_code(error))
                         stats.skipped = True
                     for run_id in targets:
                         self._deliver(run_id, observation)
                     self._record(stats)
                     return stats
                 # An IAM policy may grant glue:GetJobRun without glue:GetJobRuns: read run by run from now on.
-                log.warning("Reading the runs of job %s one by one: GetJobRuns is denied (%s)", self.job_name, error)
+                log.warning(
+                    "Reading the runs of job %s one by one: GetJobRuns is denied (%s)", self.job_name, error_code(error)
+                )
                 self.pages_denied = True
                 paged = False
             else:
@@ -264,7 +272,7 @@ class JobPoller:
                 except Exception as error:
                     observation = observation_for(error)
                     if isinstance(observation, PollSkipped):
-                        skipped.append(f"{run_id}: {error}")
+                        skipped.append(f"{run_id}: {error_code(error)}")
                     self._deliver(run_id, observation)
                     return
             self._last_read[run_id] = self.polls

@@ -31,7 +31,6 @@ from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_MINUTES",
     "DEFERRAL_MARGIN",
-    "GLUE_TEXT_WITHHELD",
     "Resolution",
     "RunWatch",
     "WaitResult",
@@ -55,10 +54,6 @@ def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval
     run_budget = timedelta(minutes=run.timeout or DEFAULT_RUN_TIMEOUT_MINUTES)
     queue_budget = timedelta(seconds=max_queue_wait) if max_queue_wait is not None else run_budget
     return run_budget + queue_budget + DEFERRAL_MARGIN + timedelta(seconds=poll_interval)
-
-
-GLUE_TEXT_WITHHELD = "(withheld in the triggerer: Glue's text may quote secret job arguments)"
-"""Stands for Glue's ErrorMessage or StateDetail in a trigger that was asked to withhold them."""
 
 
 class Resolution(StrEnum):
@@ -114,30 +109,6 @@ class WaitResult:
         """
         run = self.run.with_glue_text(redact) if self.run is not None else None
         return dataclasses.replace(self, message=redact(self.message), run=run)
-
-    @property
-    def glue_text_withheld(self) -> bool:
-        """Whether the trigger withheld Glue's ErrorMessage or StateDetail (see :meth:`with_glue_text`)."""
-        run = self.run
-        return run is not None and GLUE_TEXT_WITHHELD in (run.error_message, run.state_detail)
-
-    def with_glue_text(self, fresh: JobRun) -> WaitResult:
-        """Return this verdict with the ErrorMessage and StateDetail the trigger withheld, from a fresh read.
-
-        The state, times and counters stay as the trigger saw them; Glue's text and the run's arguments (which
-        the event leaves out, and which name the job's own secret defaults) come from ``fresh``: the same run,
-        read again by the task, which knows the secret values to redact.
-        """
-        if self.run is None:
-            return self
-        run = dataclasses.replace(
-            self.run, error_message=fresh.error_message, state_detail=fresh.state_detail, arguments=fresh.arguments
-        )
-        if self.resolution in _BY_CATEGORY.values():
-            message = describe_run(run, self.job_name, self.run_id)
-        else:
-            message = self.message.replace(GLUE_TEXT_WITHHELD, fresh.state_detail or "none")
-        return dataclasses.replace(self, run=run, message=message)
 
     def to_json(self) -> dict[str, Any]:
         """Return the verdict as JSON data (a trigger event payload)."""

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from airflow_glue_runs._internal.compat import airflow_conf, mask_secret
-from airflow_glue_runs._internal.masking import MASK, Redactor, airflow_min_secret_length
+from airflow_glue_runs._internal.masking import MASK
 from airflow_glue_runs._internal.start.request import normalize_arguments
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
@@ -278,14 +278,6 @@ class JobArguments:
     def secret_values(self) -> tuple[str, ...]:
         """The values of the secret arguments, for :class:`~airflow_glue_runs._internal.masking.Redactor`."""
         return tuple(self.values[key] for key in sorted(self.secret_keys) if self.values[key])
-
-    def redactor(self, run_arguments: Mapping[str, Any] | None = None) -> Redactor:
-        """Return the masking of these secret values and of the secret ones among a run's own arguments.
-
-        A run's arguments, read back from Glue, include the job's default arguments, whose secrets were never sent.
-        """
-        values = [*self.secret_values, *(secret_values_in(run_arguments, self.listed) if run_arguments else ())]
-        return Redactor(values, min_length=airflow_min_secret_length())
 
     def keys_without_dashes(self) -> list[str]:
         """Return the argument names that do not start with ``--`` (Glue scripts read ``--name`` arguments)."""
