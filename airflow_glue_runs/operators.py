@@ -13,11 +13,16 @@ from airflow.sdk import BaseOperator
 from airflow_glue_runs._internal.compat import default_deferrable
 from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
-from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
+from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
+from airflow_glue_runs._internal.lineage.openlineage import (
+    LineageSource,
+    inject_openlineage,
+    optional_flag,
+)
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
 from airflow_glue_runs._internal.run.report import RunReport
-from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, describe_error, scrubbed
+from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, scrubbed
 from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
 from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
@@ -31,21 +36,16 @@ from airflow_glue_runs._internal.run.waiting import (
 from airflow_glue_runs._internal.start.acquisition import RunAcquisition, StartProgress
 from airflow_glue_runs._internal.start.arguments import (
     JobArguments,
-    argument_warnings,
     check_secret_arguments,
-    prepare_arguments,
-    register_secrets,
 )
-from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT, RunIdentity, RunLedger
+from airflow_glue_runs._internal.start.ledger import RunIdentity, RunLedger
 from airflow_glue_runs._internal.start.options import (
     RUN_OPTION_FIELDS,
     check_botocore_config,
     check_flag,
     check_seconds,
-    rendered_run_options,
 )
-from airflow_glue_runs._internal.start.request import build_start_job_run_request
-from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs._internal.start.task_request import TaskRequest
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink
 
@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 
-class GlueJobRunOperator(BaseOperator):
+class GlueJobRunOperator(GlueRunLineage, BaseOperator):
     """Start one AWS Glue job run with arguments rendered from the DAG context, and wait for it.
 
     The task succeeds with the run id as its return value when the run SUCCEEDED. Otherwise it raises the
@@ -78,18 +78,12 @@ class GlueJobRunOperator(BaseOperator):
 
     XCom (each key at most once per try, across deferral): ``glue_job_run_id`` (the run id, as soon as it is
     known), ``glue_job_run_link`` (what the "Glue job run" extra link needs), ``glue_job_run`` (the summary of
-    :func:`~airflow_glue_runs._internal.run.summary.run_summary`, when the run's outcome is known, success or not) and
-    the
-    return value. Nothing is pushed when ``do_xcom_push=False``.
+    :func:`~airflow_glue_runs._internal.run.summary.run_summary`, when the run's outcome is known, success or not)
+    and the return value. Nothing is pushed when ``do_xcom_push=False``.
 
-    **No duplicate runs.** A retry of the same task instance reattaches to the run an earlier try started: it
-    waits for it if it is STARTING, RUNNING, STOPPING or WAITING, adopts its success without a new run if it
-    SUCCEEDED, and starts a new run only if it ended badly or no longer exists. That holds when the worker died
-    right after StartJobRun and when StartJobRun's response was lost. A Clear starts a fresh run. Retry and
-    Clear are told apart by ``ti.max_tries``, which every Clear raises and retries never change; it is stored
-    with the run id (Airflow 3.3+ task state store) and hashed into the job argument
-    ``--airflow-glue-runs-marker`` that a retry looks for with a bounded GetJobRuns scan (earlier Airflow 3, or
-    a run whose id was never recorded). See :mod:`airflow_glue_runs._internal.start.reattach`.
+    **No duplicate runs.** A retry reattaches to the run an earlier try of the same task instance started (waits
+    for it while active, adopts its success, starts anew only if it ended badly or is gone); a Clear starts a fresh
+    run. See :mod:`airflow_glue_runs._internal.start.ledger` and :mod:`~airflow_glue_runs._internal.start.reattach`.
 
     :param job_name: the Glue job to run. Templated.
     :param arguments: the run's job arguments: a dict, JSON text, or the AWS CLI's shorthand
@@ -203,7 +197,7 @@ class GlueJobRunOperator(BaseOperator):
         self.openlineage_inject_transport_info = optional_flag(
             "openlineage_inject_transport_info", openlineage_inject_transport_info
         )
-        self._job_arguments: JobArguments | None = None
+        self._request = TaskRequest(secret_arguments=self.secret_arguments)
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
         self._logs: WorkerLogForwarder | None = None
@@ -252,7 +246,7 @@ class GlueJobRunOperator(BaseOperator):
             poll_interval=self.poll_interval,
             log=RedactingLogger(self.log, self._redactor),
             progress=self._progress,
-            stop=self._stop,
+            redact=self._redactor,
         )
 
     # -- templating --------------------------------------------------------------------------------------------
@@ -276,11 +270,7 @@ class GlueJobRunOperator(BaseOperator):
             self.arguments = prepared.masked()
 
     def _prepare_arguments(self) -> JobArguments:
-        if self._job_arguments is None:
-            prepared = prepare_arguments(self.arguments, self.secret_arguments)
-            register_secrets(prepared)
-            self._job_arguments = prepared
-        return self._job_arguments
+        return self._request.prepare(self.arguments)
 
     # -- execute -----------------------------------------------------------------------------------------------
 
@@ -293,16 +283,19 @@ class GlueJobRunOperator(BaseOperator):
             return self._execute(context)
 
     def _execute(self, context: Context) -> str:
-        arguments, options = self._validated_request()
-        self._warn_about(arguments)
+        run_options = {field: getattr(self, field) for field in RUN_OPTION_FIELDS}
+        arguments, options = self._request.validated(self.job_name, self.arguments, run_options)
+        self.forward_logs = check_forward_logs(self.forward_logs)
+        for warning in self._request.warnings():
+            self.log.warning("%s", warning)
         # OpenLineage properties go into the arguments sent; the run identity (hence a retry's reattach) ignores them.
-        arguments = self._job_arguments = inject_openlineage(arguments, context, self)
+        arguments = self._request.arguments = inject_openlineage(arguments, context, self)
         identity = self._identity = RunIdentity.from_context(context)
         run = self._acquisition.acquire(identity, RunLedger.from_context(context), arguments.values, options)
         self.log.info("Glue job run %s in the console: %s", run.id, self._report.console_url(run.id))
         self._report.started(context, run.id)
         if not self.wait_for_completion:
-            self._report.summary(context, run, self._job_arguments)
+            self._report.summary(context, run, self._request.arguments)
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
         watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
@@ -330,20 +323,6 @@ class GlueJobRunOperator(BaseOperator):
         with scrubbed(self._redactor):
             return self._finish(context, result)
 
-    def _validated_request(self) -> tuple[JobArguments, dict[str, Any]]:
-        """Check every parameter before anything is sent to AWS; errors name the parameter."""
-        arguments = self._prepare_arguments()
-        if MARKER_ARGUMENT in arguments.values:
-            raise GlueJobRunParameterError("arguments", f"{MARKER_ARGUMENT} is reserved for airflow-glue-runs")
-        options = rendered_run_options({field: getattr(self, field) for field in RUN_OPTION_FIELDS})
-        build_start_job_run_request(self.job_name, {**arguments.values, MARKER_ARGUMENT: "0" * 40}, **options)
-        self.forward_logs = check_forward_logs(self.forward_logs)
-        return arguments, options
-
-    def _warn_about(self, arguments: JobArguments) -> None:
-        for warning in argument_warnings(arguments):
-            self.log.warning("%s", warning)
-
     # -- waiting -----------------------------------------------------------------------------------------------
 
     def _worker_wait(self, watch: RunWatch) -> WorkerWait:
@@ -356,9 +335,6 @@ class GlueJobRunOperator(BaseOperator):
             logs=self._logs,
             forward_while_waiting=not self.deferrable,
         )
-
-    def _wait_on_worker(self, watch: RunWatch) -> WaitResult:
-        return self._worker_wait(watch).wait()
 
     def _defer(self, run: JobRun) -> NoReturn:
         from airflow_glue_runs.triggers import GlueJobRunTrigger
@@ -388,9 +364,9 @@ class GlueJobRunOperator(BaseOperator):
     def _finish(self, context: Context, result: WaitResult) -> str:
         result = result.redacted(self._redactor(result.run))
         if result.resolution is Resolution.QUEUE_TIMEOUT:
-            self._stop(result.run_id, "it stayed queued longer than max_queue_wait")
+            self._acquisition.stop(result.run_id, "it stayed queued longer than max_queue_wait")
         if result.run is not None:
-            self._report.summary(context, result.run, self._job_arguments)
+            self._report.summary(context, result.run, self._request.arguments)
         raise_for_result(result, console_url=self._report.console_url(result.run_id))
         self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
         return result.run_id
@@ -405,20 +381,7 @@ class GlueJobRunOperator(BaseOperator):
                 self.log.warning("Leaving Glue job run %s running (stop_on_kill=False).", self._run_id)
             return
         if (run_id := self._acquisition.run_to_stop(self._identity)) is not None:
-            self._stop(run_id, "the task was killed")
-
-    def _stop(self, run_id: str, reason: str) -> None:
-        self.log.warning("Stopping Glue job run %s of job %s because %s.", run_id, self.job_name, reason)
-        try:
-            self.hook.stop_job_runs(self.job_name, [run_id], redact=self._redactor())
-        except Exception as error:
-            # Stopping is best effort on the way out: the task's own outcome or kill must still go through.
-            self.log.warning(
-                "Could not stop Glue job run %s of job %s: %s",
-                run_id,
-                self.job_name,
-                self._redactor()(describe_error(error)),
-            )
+            self._acquisition.stop(run_id, "the task was killed")
 
     # -- secrets -----------------------------------------------------------------------------------------------
 
@@ -427,26 +390,11 @@ class GlueJobRunOperator(BaseOperator):
 
         The job's DefaultArguments are read (GetJob, once) only when ``run`` carries Glue text to mask.
         """
-        secrets = self._secrets
-        secrets.known = self._prepare_arguments().secret_values
-        secrets.see(run)
-        if secrets.wants_defaults(run):
-            secrets.read_defaults(lambda: self.hook.get_job_default_arguments(self.job_name), self.log, self.job_name)
-        return secrets.redactor()
+        self._secrets.known = self._prepare_arguments().secret_values
+        read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
+        return self._secrets.redactor_for(run, read, self.log, self.job_name)
 
     # -- OpenLineage -------------------------------------------------------------------------------------------
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Return the task's ``OperatorLineage``: the Glue run's id and summary (called by the OpenLineage listener)."""
-        from airflow_glue_runs._internal.lineage.facets import operator_lineage
-
-        return operator_lineage(self._lineage(), failed=False)
-
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
-        """Return the task's ``OperatorLineage`` on failure: the run's id and summary, and Glue's ErrorMessage."""
-        from airflow_glue_runs._internal.lineage.facets import operator_lineage
-
-        return operator_lineage(self._lineage(), failed=True)
-
     def _lineage(self) -> LineageSource:
-        return self._report.lineage(self._run_id, self._job_arguments)
+        return self._report.lineage(self._run_id, self._request.arguments)

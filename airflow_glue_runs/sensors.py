@@ -25,6 +25,8 @@ from airflow_glue_runs._internal.compat import (
 from airflow_glue_runs._internal.console import console_url
 from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
+from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
+from airflow_glue_runs._internal.lineage.openlineage import LineageSource
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrubbed
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, raise_for_result
@@ -36,7 +38,6 @@ from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_glue_runs._internal.lineage.openlineage import LineageSource
     from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
 
@@ -48,7 +49,7 @@ LOG_POSITION_KEY = "airflow_glue_runs.log_position"
 """Task state store key of the log forwarding position in reschedule mode (Airflow 3.3+)."""
 
 
-class GlueJobRunSensor(BaseSensorOperator):
+class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     """Wait until a Glue job run ends; succeed if it succeeded, fail with the reason otherwise.
 
     The run is ``run_id`` of ``job_name`` or, without ``run_id``, the job's most recent run (by StartedOn,
@@ -296,21 +297,7 @@ class GlueJobRunSensor(BaseSensorOperator):
 
     # -- OpenLineage -----------------------------------------------------------------------------------------
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """Return the task's ``OperatorLineage``: the id and summary of the run waited on (OpenLineage listener)."""
-        from airflow_glue_runs._internal.lineage.facets import operator_lineage
-
-        return operator_lineage(self._lineage(), failed=False)
-
-    def get_openlineage_facets_on_failure(self, task_instance: Any) -> Any:
-        """Return the task's ``OperatorLineage`` on failure: the run's id and summary, and Glue's ErrorMessage."""
-        from airflow_glue_runs._internal.lineage.facets import operator_lineage
-
-        return operator_lineage(self._lineage(), failed=True)
-
     def _lineage(self) -> LineageSource:
-        from airflow_glue_runs._internal.lineage.openlineage import LineageSource
-
         result = self._result
         run_id, run = (result.run_id, result.run) if result is not None else (None, None)
         return LineageSource.of(self.job_name, self.hook, run_id, run)
@@ -326,12 +313,8 @@ class GlueJobRunSensor(BaseSensorOperator):
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
         """Return the masking of the secret values of the run's merged arguments (the job's defaults read lazily)."""
-        self._secrets.see(run)
-        if self._secrets.wants_defaults(run):
-            self._secrets.read_defaults(
-                lambda: self.hook.get_job_default_arguments(self.job_name), self.log, self.job_name
-            )
-        return self._secrets.redactor()
+        read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
+        return self._secrets.redactor_for(run, read, self.log, self.job_name)
 
     def _console_url(self, run_id: str) -> str:
         return console_url(self.hook.conn_region_name, self.job_name, run_id)

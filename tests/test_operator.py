@@ -333,7 +333,7 @@ def test_vanished_run_fails_the_wait(glue: LocalGlue) -> None:
     from airflow_glue_runs._internal.run.waiting import RunWatch
 
     with pytest.raises(GlueJobRunNotFoundError, match="no longer exists"):
-        op._finish(context, op._wait_on_worker(RunWatch(JOB, run_id)))  # type: ignore[arg-type]
+        op._finish(context, op._worker_wait(RunWatch(JOB, run_id)).wait())  # type: ignore[arg-type]
 
 
 def test_on_kill_stops_the_run(glue: LocalGlue) -> None:
@@ -380,7 +380,7 @@ def test_transient_read_errors_cost_a_poll(glue: LocalGlue) -> None:
     glue.inject_fault("GetJobRun", "unavailable")
     from airflow_glue_runs._internal.run.waiting import RunWatch
 
-    result = op._wait_on_worker(RunWatch(JOB, run_id))
+    result = op._worker_wait(RunWatch(JOB, run_id)).wait()
     assert result.is_success
     assert glue.calls()["GetJobRun"] >= 7
 
@@ -395,7 +395,7 @@ def test_unexpected_read_errors_propagate(glue: LocalGlue) -> None:
     run_id = op.execute(task_context())  # type: ignore[arg-type]
     glue.inject_fault("GetJobRun", "InvalidInputException")
     with pytest.raises(GlueInvalidInputError):
-        op._wait_on_worker(RunWatch(JOB, run_id))
+        op._worker_wait(RunWatch(JOB, run_id)).wait()
 
 
 def test_summary_after_resume_shows_the_sent_arguments(glue: LocalGlue) -> None:

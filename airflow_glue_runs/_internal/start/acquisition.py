@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow_glue_runs._internal.run.secrets import describe_error
 from airflow_glue_runs._internal.start.ledger import MARKER_ARGUMENT, RunIdentity, RunLedger
 from airflow_glue_runs._internal.start.reattach import (
     Logger,
@@ -59,7 +60,8 @@ class RunAcquisition:
     :param start_hook: calls StartJobRun (botocore retries off:
         :func:`~airflow_glue_runs._internal.start.reattach.start_once`
         decides about retries).
-    :param stop: stops a run, given its id and the reason (best effort, logs its own errors).
+    :param log: the task's logger, masking what it logs (AWS error texts may quote secret values).
+    :param redact: returns the task's current masking of secret values (for Glue's BatchStopJobRun errors).
     """
 
     hook: GlueJobRunHook
@@ -68,7 +70,21 @@ class RunAcquisition:
     poll_interval: float
     log: Logger
     progress: StartProgress
-    stop: Callable[[str, str], None]
+    redact: Callable[[], Callable[[str], str]]
+
+    def stop(self, run_id: str, reason: str) -> None:
+        """Stop a run (BatchStopJobRun), best effort: an error is logged, masked, and never raised.
+
+        Stopping happens on the way out (a kill, a queue timeout, a Clear's leftover run): the task's own outcome
+        must still go through.
+        """
+        self.log.warning("Stopping Glue job run %s of job %s because %s.", run_id, self.job_name, reason)
+        try:
+            self.hook.stop_job_runs(self.job_name, [run_id], redact=self.redact())
+        except Exception as error:
+            self.log.warning(
+                "Could not stop Glue job run %s of job %s: %s", run_id, self.job_name, describe_error(error)
+            )
 
     def acquire(
         self, identity: RunIdentity, ledger: RunLedger, arguments: Mapping[str, str], options: Mapping[str, Any]
