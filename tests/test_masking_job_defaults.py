@@ -144,6 +144,26 @@ def test_many_triggers_of_one_job_read_its_defaults_once(glue: LocalGlue) -> Non
     assert cache_calls == 1
 
 
+def test_log_forwarding_and_masking_share_one_getjob_per_job(glue: LocalGlue) -> None:
+    """Triggers that forward logs and mask Glue's text read the job's defaults once between them, not once each."""
+    failing_job(glue, max_concurrent_runs=10)
+    run_ids = [start(glue) for _ in range(4)]
+    glue.reset_counters()
+
+    async def all_events() -> list[TriggerEvent]:
+        triggers = [
+            GlueJobRunTrigger(
+                job_name=JOB, run_id=run_id, poll_interval=0.05, secret_arguments=LISTED, forward_logs=True
+            )
+            for run_id in run_ids
+        ]
+        return await asyncio.gather(*(first_event(t) for t in triggers))
+
+    events = asyncio.run(all_events())
+    assert [event.payload["run"]["ErrorMessage"] for event in events] == [MASKED_MESSAGE] * 4
+    assert glue.calls()["GetJob"] == 1
+
+
 def test_a_run_without_glue_text_reads_no_job_defaults(glue: LocalGlue) -> None:
     """A run that succeeds without ErrorMessage or StateDetail costs no GetJob: the defaults are read lazily."""
     glue.create_job(JOB, default_arguments={"--db-password": DEFAULT_SECRET})

@@ -28,14 +28,16 @@ import contextvars
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs._internal.glue_logs.batched_reads import BatchedReads, CycleStats
 from airflow_glue_runs._internal.glue_logs.client import TokenBucket, build_logs_client
 from airflow_glue_runs._internal.glue_logs.follower import LogFollower
 from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs
-from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client, off_loop
+from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
+from airflow_glue_runs._internal.polling.shared_client import ClientKey, off_loop
+from airflow_glue_runs._internal.run.secrets import describe_error
 
 __all__ = ["DEFAULT_CALLS_PER_SECOND", "LogFollower", "LogReader", "follow_logs", "log_readers"]
 
@@ -70,7 +72,6 @@ class LogReader:
         self.followers: list[LogFollower] = []
         self.history: list[CycleStats] = []
         self.cycles = 0
-        self._defaults: dict[str, dict[str, str]] = {}
         self._wake = asyncio.Event()
         self._regular_due = 0.0
         """Loop time of the next regular read; a cycle woken earlier for final reads does only those."""
@@ -172,23 +173,20 @@ class LogReader:
         return stats
 
     async def _locate(self) -> None:
-        """Find the streams of followers whose run was read (one GetJob per job, cached)."""
+        """Find the streams of followers whose run was read (job defaults: one GetJob per job and loop, shared)."""
         waiting = [f for f in self.followers if f.logs.location is None and f.run is not None and not f.logs.disabled]
-        for job_name in {f.logs.job_name for f in waiting} - self._defaults.keys():
-            try:
-                async with lease_client(self.key) as shared:
-                    self._defaults[job_name] = await shared.hook.aget_job_default_arguments(
-                        job_name, client=shared.client
-                    )
-            except Exception as error:  # the run's own arguments still locate its logs
-                self._defaults[job_name] = {}
+        defaults: dict[str, Mapping[str, str]] = {}
+        for job_name in {f.logs.job_name for f in waiting}:
+            read = await job_defaults_cache().get(self.key, job_name)
+            defaults[job_name] = read.arguments or {}
+            if read.error is not None:  # the run's own arguments still locate its logs
+                message = f"Could not read job {job_name}'s DefaultArguments: {describe_error(read.error)}"
                 for follower in waiting:
                     if follower.logs.job_name == job_name:
-                        message = f"Could not read job {job_name}'s DefaultArguments: {error}"
                         follower.logs.notes.append((logging.WARNING, message))  # masked when the trigger takes it
         for follower in waiting:
             assert follower.run is not None
-            follower.logs.locate(follower.run, self._defaults.get(follower.logs.job_name))
+            follower.logs.locate(follower.run, defaults[follower.logs.job_name])
 
 
 class LogReaderRegistry:
