@@ -307,6 +307,7 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
             log=self.log,
             secret_arguments=self.secret_arguments,
             secrets=arguments.secret_values,
+            job_defaults=self._job_defaults,
         )
         waiting = self._worker_wait(watch)
         result = waiting.observe(run)
@@ -383,18 +384,17 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         if (run_id := self._acquisition.run_to_stop(self._identity)) is not None:
             self._acquisition.stop(run_id, "the task was killed")
 
-    # -- secrets -----------------------------------------------------------------------------------------------
+    # -- secrets and lineage -----------------------------------------------------------------------------------
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
-        """Hide the task's secret values and those of the run's merged arguments (the job's defaults read lazily).
-
-        The job's DefaultArguments are read (GetJob, once) only when ``run`` carries Glue text to mask.
-        """
+        """Hide the task's secret values and the run's merged arguments' (job defaults read only for Glue text)."""
         self._secrets.known = self._prepare_arguments().secret_values
-        read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
-        return self._secrets.redactor_for(run, read, self.log, self.job_name)
+        return self._secrets.redactor_for(run, self._job_defaults)
 
-    # -- OpenLineage -------------------------------------------------------------------------------------------
+    def _job_defaults(self) -> Mapping[str, str]:
+        """Return the job's DefaultArguments: one GetJob per task, shared by masking and log forwarding."""
+        read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
+        return self._secrets.defaults(read, self.log, self.job_name)
 
     def _lineage(self) -> LineageSource:
         return self._report.lineage(self._run_id, self._request.arguments)

@@ -198,6 +198,7 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
                 log=self.log,
                 position=position,
                 secret_arguments=self.secret_arguments,
+                job_defaults=self._job_defaults,
             )
         if self._logs is None:
             return
@@ -313,8 +314,11 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
         """Return the masking of the secret values of the run's merged arguments (the job's defaults read lazily)."""
+        return self._secrets.redactor_for(run, self._job_defaults)
+
+    def _job_defaults(self) -> Mapping[str, str]:
         read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
-        return self._secrets.redactor_for(run, read, self.log, self.job_name)
+        return self._secrets.defaults(read, self.log, self.job_name)
 
     def _console_url(self, run_id: str) -> str:
         return console_url(self.hook.conn_region_name, self.job_name, run_id)

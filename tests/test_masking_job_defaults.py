@@ -227,6 +227,16 @@ def test_worker_wait_log_exception_and_xcom_never_show_a_job_default_secret(
     assert_hidden(logged(logs))
 
 
+def test_the_worker_reads_the_job_defaults_once_for_masking_and_log_forwarding(glue: LocalGlue) -> None:
+    """An operator forwarding logs on the worker reads the job's DefaultArguments once, for both of their uses."""
+    failing_job(glue)
+    glue.reset_counters()
+    with pytest.raises(GlueJobRunFailedError) as info:
+        operator(forward_logs=True).execute(task_context(FakeTI()))  # type: ignore[arg-type]
+    assert MASKED_MESSAGE in str(info.value)
+    assert glue.calls()["GetJob"] == 1
+
+
 def test_an_aws_error_text_raised_from_the_operator_is_masked(glue: LocalGlue) -> None:
     """A StartJobRun error quoting a secret the task sent leaves execute() masked, its botocore cause too."""
     failing_job(glue)

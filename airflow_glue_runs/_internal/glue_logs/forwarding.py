@@ -346,11 +346,14 @@ def worker_forwarder(
     position: Mapping[str, Any] | None = None,
     secret_arguments: Collection[str] = (),
     secrets: Sequence[str] = (),
+    job_defaults: Callable[[], Mapping[str, str]] | None = None,
 ) -> WorkerLogForwarder | None:
     """Return the worker's forwarder of one run's lines through ``hook``'s connection, or None when ``mode`` is off.
 
     :param hook: a :class:`~airflow_glue_runs.hooks.GlueJobRunHook` (its connection, region and config).
     :param position: a :meth:`LogPosition.to_json` to go on from (None: the run's start).
+    :param job_defaults: the task's own read of the job's DefaultArguments, when it has one to share (it reports
+        its own failures); by default the forwarder reads them itself, once.
     """
     if not mode:
         return None
@@ -361,7 +364,9 @@ def worker_forwarder(
             clients.append(hook.logs_client())
         return clients[0]
 
-    def job_defaults() -> Mapping[str, str]:
+    shared_defaults = job_defaults
+
+    def own_defaults() -> Mapping[str, str]:
         try:
             return dict(hook.get_job_default_arguments(job_name))
         except Exception as error:  # the run's own arguments still locate the logs
@@ -377,4 +382,6 @@ def worker_forwarder(
         secret_arguments=secret_arguments,
         secrets=secrets,
     )
-    return WorkerLogForwarder(logs, client=client, job_defaults=job_defaults, log=log, region=hook.conn_region_name)
+    return WorkerLogForwarder(
+        logs, client=client, job_defaults=shared_defaults or own_defaults, log=log, region=hook.conn_region_name
+    )

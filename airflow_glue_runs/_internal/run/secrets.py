@@ -104,17 +104,21 @@ class TaskSecrets:
         """Return ``text`` with every secret value known so far replaced by ``***``."""
         return self.redactor()(text)
 
-    def redactor_for(
-        self, run: JobRun | None, read_defaults: Callable[[], Mapping[str, Any]], log: Any, job_name: str
-    ) -> Redactor:
-        """Return the Redactor after seeing ``run``, reading the job's defaults first when its Glue text needs them.
+    def redactor_for(self, run: JobRun | None, read_defaults: Callable[[], object]) -> Redactor:
+        """Return the Redactor after seeing ``run``, calling ``read_defaults`` first when its Glue text needs them.
 
-        For the worker (operator and sensor): ``read_defaults`` is a blocking GetJob, called at most once.
+        For the worker (operator and sensor): ``read_defaults`` fills :attr:`job_defaults` (:meth:`defaults`).
         """
         self.see(run)
         if self.wants_defaults(run):
-            self.read_defaults(read_defaults, log, job_name)
+            read_defaults()
         return self.redactor()
+
+    def defaults(self, read: Callable[[], Mapping[str, Any]], log: Any, job_name: str) -> Mapping[str, Any]:
+        """Return the job's DefaultArguments, read once per task (masking and the worker's log location share it)."""
+        if self.job_defaults is None:
+            self.read_defaults(read, log, job_name)
+        return self.job_defaults or {}
 
     def read_defaults(self, read: Callable[[], Mapping[str, Any]], log: Any, job_name: str) -> None:
         """Read the job's defaults with ``read`` (GetJob, blocking: workers only), once; a failure is logged, masked.
