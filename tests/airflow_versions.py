@@ -82,6 +82,16 @@ def capture_logs() -> Iterator[list[dict[str, Any]]]:
         root.removeHandler(handler)
 
 
+def log_messages(captured: list[dict[str, Any]], level: str | None = None) -> list[str]:
+    """Return the messages of captured log events, %-formatted as the logger would, optionally of one level."""
+    out = []
+    for entry in captured:
+        if level is None or entry.get("log_level") == level:
+            args = entry.get("positional_args")
+            out.append(entry["event"] % args if args else str(entry["event"]))
+    return out
+
+
 def airflow_redact() -> Any:
     """Return Airflow's ``redact`` (``airflow.sdk._shared`` from 3.2, the execution-time masker before)."""
     try:

@@ -13,9 +13,10 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from airflow_versions import capture_logs
 from support import PollStepper
 
 if TYPE_CHECKING:
@@ -80,3 +81,10 @@ def stepper(monkeypatch: pytest.MonkeyPatch) -> PollStepper:
     stepper = PollStepper()
     monkeypatch.setattr(poller, "_sleep", stepper.sleep)
     return stepper
+
+
+@pytest.fixture
+def logs() -> Iterator[list[dict[str, Any]]]:
+    """Collect log events before Airflow's processors (its masker among them) see them."""
+    with capture_logs() as captured:
+        yield captured

@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import pytest
-from airflow_versions import capture_logs
+from airflow_versions import capture_logs, log_messages
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs._internal.glue_logs.forwarding import worker_forwarder
@@ -112,10 +112,7 @@ async def test_triggerer_reader_masks_cloudwatch_error_texts(
     trigger = GlueJobRunTrigger(job_name=JOB, run_id=run_id, poll_interval=0.05, forward_logs=True)
     with capture_logs() as captured:
         payload = await trigger_event(trigger)
-    logged = [
-        entry["event"] % entry["positional_args"] if entry.get("positional_args") else entry["event"]
-        for entry in captured
-    ]
+    logged = log_messages(captured)
     warnings = [text for text in logged if FAULTS[fault] in text]
     assert len(warnings) == 1
     assert "password=***" in warnings[0]
@@ -135,10 +132,7 @@ async def test_triggerer_reader_masks_a_failed_getjob_text(glue: LocalGlue, monk
     trigger = GlueJobRunTrigger(job_name=JOB, run_id=run_id, poll_interval=0.05, forward_logs=True)
     with capture_logs() as captured:
         payload = await trigger_event(trigger)
-    logged = [
-        entry["event"] % entry["positional_args"] if entry.get("positional_args") else entry["event"]
-        for entry in captured
-    ]
+    logged = log_messages(captured)
     # The task's note quotes GetJob's text, masked; the triggerer's own line (shared by all tasks) names the code only.
     warnings = [text for text in logged if "DefaultArguments" in text and "bad job" in text]
     assert len(warnings) == 1

@@ -7,12 +7,11 @@ and nothing under ``dag.test()``; these tests look at what the provider builds, 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from airflow.triggers.base import TriggerEvent
-from airflow_versions import TaskDeferred, capture_logs
+from airflow_versions import TaskDeferred, log_messages
 from operator_fakes import FakeTI, task_context
 
 from airflow_glue_runs._internal.masking import MASK, Redactor, redact
@@ -78,19 +77,8 @@ def operator(**kwargs: Any) -> GlueJobRunOperator:
     return GlueJobRunOperator(task_id="glue", job_name=JOB, **kwargs)
 
 
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    """Collect log events before Airflow's processors (its masker among them) see them."""
-    with capture_logs() as captured:
-        yield captured
-
-
 def logged(captured: list[dict[str, Any]]) -> str:
-    lines = []
-    for entry in captured:
-        args = entry.get("positional_args")
-        lines.append(entry["event"] % args if args else str(entry["event"]))
-    return "\n".join(lines)
+    return "\n".join(log_messages(captured))
 
 
 def test_worker_failure_masks_the_secret_in_exception_and_summary(glue: LocalGlue) -> None:

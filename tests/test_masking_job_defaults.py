@@ -8,12 +8,11 @@ These tests look at what the provider builds, before any Airflow masking (see ``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from airflow.triggers.base import TriggerEvent
-from airflow_versions import capture_logs
+from airflow_versions import log_messages
 from operator_fakes import FakeTI, task_context
 from support import PollStepper
 
@@ -54,19 +53,8 @@ def start(glue: LocalGlue) -> str:
     return glue.client().start_job_run(JobName=JOB, Arguments={"--day": "2026-01-01"})["JobRunId"]
 
 
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    """Collect log events before Airflow's processors (its masker among them) see them."""
-    with capture_logs() as captured:
-        yield captured
-
-
 def logged(captured: list[dict[str, Any]]) -> str:
-    lines = []
-    for entry in captured:
-        args = entry.get("positional_args")
-        lines.append(entry["event"] % args if args else str(entry["event"]))
-    return "\n".join(lines)
+    return "\n".join(log_messages(captured))
 
 
 def assert_hidden(text: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from airflow.triggers.base import TriggerEvent
-from airflow_versions import capture_logs, deserialize, import_string, needs_airflow_3_3, serialize
+from airflow_versions import capture_logs, deserialize, import_string, log_messages, needs_airflow_3_3, serialize
 from support import PollStepper
 
 from airflow_glue_runs import triggers
@@ -43,12 +43,7 @@ def trigger_logs() -> Iterator[list[dict[str, Any]]]:
 
 def messages(captured: list[dict[str, Any]], level: str | None = None) -> list[str]:
     """Return the captured log messages, %-formatted, optionally of one level only."""
-    out = []
-    for entry in captured:
-        if level is None or entry["log_level"] == level:
-            args = entry.get("positional_args")
-            out.append(entry["event"] % args if args else entry["event"])
-    return out
+    return log_messages(captured, level)
 
 
 @pytest.fixture

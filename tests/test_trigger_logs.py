@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow_versions import capture_logs
+from airflow_versions import log_messages
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs.local_glue import LocalGlue
@@ -25,20 +24,8 @@ def _short_flush(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(log_forwarding, "FINAL_FLUSH_GRACE", 0.5)
 
 
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    with capture_logs() as captured:
-        yield captured
-
-
 def forwarded(captured: list[dict[str, Any]]) -> list[str]:
-    out = []
-    for entry in captured:
-        args = entry.get("positional_args")
-        text = entry["event"] % args if args else entry["event"]
-        if text.startswith("[glue "):
-            out.append(text)
-    return out
+    return [text for text in log_messages(captured) if text.startswith("[glue ")]
 
 
 def start(glue: LocalGlue) -> str:
