@@ -27,7 +27,6 @@ import contextlib
 import contextvars
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
@@ -36,6 +35,7 @@ from airflow_glue_runs._internal.glue_logs.client import TokenBucket, build_logs
 from airflow_glue_runs._internal.glue_logs.follower import LogFollower
 from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs
 from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
+from airflow_glue_runs._internal.polling.per_loop import PerLoop
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, off_loop
 from airflow_glue_runs._internal.run.secrets import describe_error
 
@@ -211,16 +211,12 @@ class LogReaderRegistry:
             await asyncio.wait([reader.task])
 
 
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LogReaderRegistry] = weakref.WeakKeyDictionary()
+_registries: PerLoop[LogReaderRegistry] = PerLoop(LogReaderRegistry)
 
 
 def log_readers() -> LogReaderRegistry:
     """Return the log reader registry of the running event loop."""
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = LogReaderRegistry()
-    return registry
+    return _registries.get()
 
 
 @contextlib.asynccontextmanager

@@ -17,9 +17,9 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
-import weakref
 from collections.abc import Mapping
 
+from airflow_glue_runs._internal.polling.per_loop import PerLoop
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
 from airflow_glue_runs._internal.run.secrets import error_code
 
@@ -75,13 +75,9 @@ class JobDefaultsCache:
         return JobDefaults(arguments=arguments)
 
 
-_caches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, JobDefaultsCache] = weakref.WeakKeyDictionary()
+_caches: PerLoop[JobDefaultsCache] = PerLoop(JobDefaultsCache)
 
 
 def job_defaults_cache() -> JobDefaultsCache:
     """Return the job-defaults cache of the running event loop."""
-    loop = asyncio.get_running_loop()
-    cache = _caches.get(loop)
-    if cache is None:
-        cache = _caches[loop] = JobDefaultsCache()
-    return cache
+    return _caches.get()

@@ -30,7 +30,6 @@ import contextvars
 import dataclasses
 import logging
 import math
-import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -42,6 +41,7 @@ from airflow_glue_runs._internal.polling.observations import (
     Watcher,
     observation_for,
 )
+from airflow_glue_runs._internal.polling.per_loop import PerLoop
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, lease_client
 from airflow_glue_runs._internal.run.secrets import error_code
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
@@ -326,16 +326,12 @@ class PollerRegistry:
             await asyncio.wait([task])
 
 
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PollerRegistry] = weakref.WeakKeyDictionary()
+_registries: PerLoop[PollerRegistry] = PerLoop(PollerRegistry)
 
 
 def poller_registry() -> PollerRegistry:
     """Return the poller registry of the running event loop."""
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = PollerRegistry()
-    return registry
+    return _registries.get()
 
 
 @contextlib.asynccontextmanager

@@ -22,11 +22,12 @@ import dataclasses
 import inspect
 import json
 import logging
-import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_glue_runs._internal.polling.per_loop import PerLoop
 
 if TYPE_CHECKING:
     from airflow_glue_runs.hooks import GlueJobRunHook
@@ -288,16 +289,12 @@ def _retrieve_exception(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
-_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ClientRegistry] = weakref.WeakKeyDictionary()
+_registries: PerLoop[ClientRegistry] = PerLoop(ClientRegistry)
 
 
 def client_registry() -> ClientRegistry:
     """Return the client registry of the running event loop."""
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = ClientRegistry()
-    return registry
+    return _registries.get()
 
 
 @contextlib.asynccontextmanager
