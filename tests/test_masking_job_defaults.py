@@ -18,8 +18,9 @@ from support import PollStepper
 
 from airflow_glue_runs._internal.masking import MASK
 from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
-from airflow_glue_runs._internal.run.secrets import glue_text_redactor
+from airflow_glue_runs._internal.run.secrets import TaskSecrets, glue_text_redactor
 from airflow_glue_runs.exceptions import GlueInvalidInputError, GlueJobRunFailedError
+from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.operators import SUMMARY_XCOM_KEY, GlueJobRunOperator
 from airflow_glue_runs.sensors import GlueJobRunSensor
@@ -92,6 +93,18 @@ def test_the_redactor_masks_secret_job_defaults_the_run_does_not_carry() -> None
         job_defaults={"--db-password": DEFAULT_SECRET, "--source-spec": LISTED_SECRET, "--user": "etl-user"},
     )
     assert redactor(GLUE_MESSAGE + " as etl-user") == MASKED_MESSAGE + " as etl-user"
+
+
+def test_task_secrets_rebuild_the_redactor_only_when_what_they_know_changes() -> None:
+    """A task's Redactor is reused across reads that teach nothing new, and rebuilt once the job's defaults arrive."""
+    secrets = TaskSecrets(secret_arguments=tuple(LISTED))
+    secrets.see(JobRun.from_api({"Id": "jr_1", "JobRunState": "WAITING", "Arguments": {"--day": "1"}}))
+    first = secrets.redactor()
+    secrets.see(JobRun.from_api({"Id": "jr_1", "JobRunState": "WAITING", "Arguments": {"--day": "1"}}))
+    assert secrets.redactor() is first
+    secrets.job_defaults = {"--db-password": DEFAULT_SECRET}
+    assert secrets.redactor() is not first
+    assert secrets.redact(GLUE_MESSAGE) == f"Login failed with {MASK} on {LISTED_SECRET}; giving up"
 
 
 def test_trigger_event_log_and_resumed_task_never_show_a_job_default_secret(

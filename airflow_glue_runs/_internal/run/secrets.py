@@ -84,6 +84,7 @@ class TaskSecrets:
     run_arguments: Mapping[str, Any] | None = None
     job_defaults: Mapping[str, Any] | None = None
     """The job's DefaultArguments; None until read (an empty mapping after a failed read: not read again)."""
+    _built: tuple[tuple[Any, ...], Redactor] | None = dataclasses.field(default=None, init=False, repr=False)
 
     def see(self, run: JobRun | None) -> None:
         """Remember the run's own arguments (events carry none: keep what an earlier read gave)."""
@@ -95,10 +96,20 @@ class TaskSecrets:
         return self.job_defaults is None and has_glue_text(run)
 
     def redactor(self) -> Redactor:
-        """Return the Redactor of every secret value known so far (:func:`glue_text_redactor`)."""
-        return glue_text_redactor(
-            self.secret_arguments, run_arguments=self.run_arguments, job_defaults=self.job_defaults, known=self.known
-        )
+        """Return the Redactor of every secret value known so far (:func:`glue_text_redactor`).
+
+        Built again only when what it is built from changed: a trigger asks on every read of a queued run.
+        """
+        inputs = (self.secret_arguments, self.known, self.run_arguments, self.job_defaults)
+        if self._built is None or self._built[0] != inputs:
+            redactor = glue_text_redactor(
+                self.secret_arguments,
+                run_arguments=self.run_arguments,
+                job_defaults=self.job_defaults,
+                known=self.known,
+            )
+            self._built = (inputs, redactor)
+        return self._built[1]
 
     def redact(self, text: str) -> str:
         """Return ``text`` with every secret value known so far replaced by ``***``."""
