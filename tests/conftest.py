@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from airflow_versions import capture_logs
 from support import PollStepper
 
 if TYPE_CHECKING:
@@ -86,5 +85,7 @@ def stepper(monkeypatch: pytest.MonkeyPatch) -> PollStepper:
 @pytest.fixture
 def logs() -> Iterator[list[dict[str, Any]]]:
     """Collect log events before Airflow's processors (its masker among them) see them."""
+    from airflow_versions import capture_logs  # imports Airflow: only after pytest_configure set AIRFLOW_HOME
+
     with capture_logs() as captured:
         yield captured
