@@ -43,6 +43,7 @@ def glue_text_redactor(
     run_arguments: Mapping[str, Any] | None = None,
     job_defaults: Mapping[str, Any] | None = None,
     known: Iterable[str] = (),
+    min_length: int | None = None,
 ) -> Redactor:
     """Return the masking of a task's secret values in texts taken from AWS answers.
 
@@ -50,10 +51,11 @@ def glue_text_redactor(
     :param run_arguments: the run's ``Arguments`` as read from Glue, if known.
     :param job_defaults: the job's ``DefaultArguments`` (GetJob), if known.
     :param known: secret values known up front (those the operator sent).
+    :param min_length: the shortest value masked; by default Airflow's ``[logging] min_length_masked_secret``.
     """
     merged = {**(job_defaults or {}), **(run_arguments or {})}
     values = [*known, *secret_values_in(merged, secret_arguments)]
-    return Redactor(values, min_length=airflow_min_secret_length())
+    return Redactor(values, min_length=airflow_min_secret_length() if min_length is None else min_length)
 
 
 def has_glue_text(run: JobRun | None) -> bool:
@@ -100,13 +102,15 @@ class TaskSecrets:
 
         Built again only when what it is built from changed: a trigger asks on every read of a queued run.
         """
-        inputs = (self.secret_arguments, self.known, self.run_arguments, self.job_defaults)
+        min_length = airflow_min_secret_length()
+        inputs = (self.secret_arguments, self.known, self.run_arguments, self.job_defaults, min_length)
         if self._built is None or self._built[0] != inputs:
             redactor = glue_text_redactor(
                 self.secret_arguments,
                 run_arguments=self.run_arguments,
                 job_defaults=self.job_defaults,
                 known=self.known,
+                min_length=min_length,
             )
             self._built = (inputs, redactor)
         return self._built[1]
