@@ -187,7 +187,8 @@ class GlueJobRunTrigger(BaseTrigger):
                 position = follower.logs.position.to_json() if follower.logs.position else self.log_position
         # The watcher is gone before the event leaves, so a loop that ends right after (dag.test) ends clean.
         self._watcher = None
-        result = result.redacted(self._secrets.redact)
+        if redactor := self._secrets.redactor():  # nothing to hide (the common case): no copy of the verdict
+            result = result.redacted(redactor)
         self.log.info("%s", result.message)
         payload = result.without_arguments().to_json()
         if self.forward_logs:

@@ -12,12 +12,23 @@ replacing every ``"1"`` or ``"abc"`` in a message would make it unreadable and h
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import os
 import re
 from collections.abc import Iterable
 
 from airflow_glue_runs._internal.compat import airflow_conf
 
-__all__ = ["MASK", "MIN_SECRET_LENGTH", "Redactor", "airflow_min_secret_length", "redact"]
+__all__ = [
+    "MASK",
+    "MIN_SECRET_LENGTH",
+    "MaskingSettings",
+    "Redactor",
+    "airflow_min_secret_length",
+    "masking_settings",
+    "redact",
+]
 
 MASK = "***"
 """What a secret value is replaced with (Airflow's own replacement text)."""
@@ -25,9 +36,48 @@ MIN_SECRET_LENGTH = 5
 """Values shorter than this are not redacted: Airflow's ``[logging] min_length_masked_secret`` default."""
 
 
+@dataclasses.dataclass(frozen=True)
+class MaskingSettings:
+    """Airflow's settings that decide what is secret and what is masked, as the provider applies them."""
+
+    hide_sensitive_names: bool
+    """``[core] hide_sensitive_var_conn_fields``: whether any name is secret by the way it is called."""
+    sensitive_names: frozenset[str]
+    """``[core] sensitive_var_conn_names``, lower-cased: more name parts that make an argument secret."""
+    min_length: int
+    """``[logging] min_length_masked_secret``: the shortest value masked."""
+
+
+_SETTING_VARIABLES = (
+    "AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS",
+    "AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES",
+    "AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET",
+)
+
+
+def masking_settings() -> MaskingSettings:
+    """Return Airflow's masking settings, read once per process and again when their environment variables change.
+
+    A triggerer masks on every resolution, a thousand in a second: reading three settings through Airflow's
+    config parser each time stalled its event loop (Airflow's own masker reads them once per process too).
+    """
+    return _read_masking_settings(tuple(os.environ.get(name) for name in _SETTING_VARIABLES))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_masking_settings(_environment: tuple[str | None, ...]) -> MaskingSettings:
+    conf = airflow_conf()
+    names = conf.get("core", "sensitive_var_conn_names", fallback="") or ""
+    return MaskingSettings(
+        hide_sensitive_names=bool(conf.getboolean("core", "hide_sensitive_var_conn_fields", fallback=True)),
+        sensitive_names=frozenset(part.strip().lower() for part in names.split(",") if part.strip()),
+        min_length=int(conf.getint("logging", "min_length_masked_secret", fallback=MIN_SECRET_LENGTH)),
+    )
+
+
 def airflow_min_secret_length() -> int:
     """Return Airflow's ``[logging] min_length_masked_secret`` (default 5), so both maskers skip the same values."""
-    return int(airflow_conf().getint("logging", "min_length_masked_secret", fallback=MIN_SECRET_LENGTH))
+    return masking_settings().min_length
 
 
 class Redactor:

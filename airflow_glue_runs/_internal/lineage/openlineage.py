@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_glue_runs._internal.compat import airflow_conf, mask_secret
 from airflow_glue_runs._internal.masking import airflow_min_secret_length, redact
-from airflow_glue_runs._internal.start.arguments import MASK, JobArguments, is_sensitive_name
+from airflow_glue_runs._internal.start.arguments import MASK, JobArguments, is_sensitive_name, sensitive_name_rule
 from airflow_glue_runs._internal.start.options import check_flag
 
 if TYPE_CHECKING:
@@ -267,7 +267,8 @@ class LineageSource:
         run_id = run.id if run is not None else run_id
         region = hook.conn_region_name if run_id is not None else None
         seen = (run.arguments if run is not None else None) or {}
-        sensitive = JobArguments(values=seen, secret_keys=frozenset(k for k in seen if is_sensitive_name(k)))
+        rule = sensitive_name_rule()
+        sensitive = JobArguments(values=seen, secret_keys=frozenset(k for k in seen if rule(k)))
         secrets = (*secret_values(arguments), *secret_values(sensitive))
         return cls(job_name=job_name, region=region, run_id=run_id, run=run, secrets=secrets)
 

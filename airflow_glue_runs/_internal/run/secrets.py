@@ -73,7 +73,7 @@ def error_code(error: BaseException) -> str:
     return error.code if isinstance(error, GlueApiError) else type(error).__name__
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class TaskSecrets:
     """What one task knows of the secret values to hide, growing as it reads the run and the job's defaults.
 

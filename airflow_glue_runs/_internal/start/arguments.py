@@ -18,11 +18,11 @@ import dataclasses
 import json
 import re
 import string
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from airflow_glue_runs._internal.compat import airflow_conf, mask_secret
-from airflow_glue_runs._internal.masking import MASK
+from airflow_glue_runs._internal.compat import mask_secret
+from airflow_glue_runs._internal.masking import MASK, masking_settings
 from airflow_glue_runs._internal.start.request import normalize_arguments
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
@@ -39,6 +39,7 @@ __all__ = [
     "register_secrets",
     "secret_values_in",
     "secret_warning",
+    "sensitive_name_rule",
 ]
 
 _KEY_CHARS = frozenset(string.ascii_letters + string.digits + "-_.#/:")
@@ -235,18 +236,24 @@ def is_sensitive_name(name: str) -> bool:
     when ``[core] hide_sensitive_var_conn_fields`` is off. This is Airflow 3.3's rule; Airflow 3.0-3.2 do not read
     dashes as underscores and would leave ``--api-key`` in clear, so the provider applies the rule itself.
     """
-    hide, extra = _sensitive_settings()
-    if not hide:
-        return False
-    normalized = _NON_WORD.sub("_", name.strip().lower())
-    return any(part in normalized for part in SENSITIVE_NAME_PARTS | extra)
+    return sensitive_name_rule()(name)
 
 
-def _sensitive_settings() -> tuple[bool, frozenset[str]]:
-    conf = airflow_conf()
-    hide = conf.getboolean("core", "hide_sensitive_var_conn_fields", fallback=True)
-    names = conf.get("core", "sensitive_var_conn_names", fallback="") or ""
-    return bool(hide), frozenset(part.strip().lower() for part in names.split(",") if part.strip())
+def sensitive_name_rule() -> Callable[[str], bool]:
+    """Return :func:`is_sensitive_name` with Airflow's settings read once, for checking many names in a row.
+
+    Airflow's settings come from :func:`~airflow_glue_runs._internal.masking.masking_settings` (read once).
+    """
+    settings = masking_settings()
+    if not settings.hide_sensitive_names:
+        return lambda name: False
+    parts = SENSITIVE_NAME_PARTS | settings.sensitive_names
+
+    def sensitive(name: str) -> bool:
+        normalized = _NON_WORD.sub("_", name.strip().lower())
+        return any(part in normalized for part in parts)
+
+    return sensitive
 
 
 def _bare(name: str) -> str:
@@ -310,8 +317,8 @@ def prepare_arguments(
     :param secret_arguments: names whose values are secret whatever they are called (with or without ``--``).
     """
     values = normalize_arguments(parse_arguments(value, parameter=parameter), parameter=parameter)
-    listed = _listed_names(secret_arguments)
-    secret = frozenset(key for key in values if _listed(key, listed) or is_sensitive_name(key))
+    listed, sensitive = _listed_names(secret_arguments), sensitive_name_rule()
+    secret = frozenset(key for key in values if _listed(key, listed) or sensitive(key))
     return JobArguments(values=values, secret_keys=secret, listed=listed)
 
 
@@ -320,8 +327,8 @@ def mask_arguments(arguments: Mapping[str, Any], listed: Collection[str] = ()) -
 
     Used on anything read back from Glue too (a run's ``Arguments`` include the job's defaults).
     """
-    names = _listed_names(listed)
-    return {key: MASK if _listed(key, names) or is_sensitive_name(key) else value for key, value in arguments.items()}
+    names, sensitive = _listed_names(listed), sensitive_name_rule()
+    return {key: MASK if _listed(key, names) or sensitive(key) else value for key, value in arguments.items()}
 
 
 def secret_values_in(arguments: Mapping[str, Any], listed: Collection[str] = ()) -> tuple[str, ...]:
