@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 SAFETY = 60  # seconds; only guards against a hang, never asserted on
 
 
+async def first_event(trigger: Any, limit: float = SAFETY) -> Any:
+    """Run ``trigger`` until its first event (``limit`` guards a hang) and close it as the triggerer does."""
+    events = trigger.run()
+    try:
+        async with asyncio.timeout(limit):
+            return await anext(events)
+    finally:
+        await events.aclose()
+        await trigger.cleanup()
+
+
 class PollStepper:
     """Stand in for the poller's sleep so a test runs one poll at a time."""
 

@@ -7,13 +7,13 @@ of the worker's reader or of the triggerer's reader may show it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
 
 import pytest
 from airflow_versions import capture_logs, log_messages
+from support import first_event
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs._internal.glue_logs.forwarding import worker_forwarder
@@ -88,14 +88,7 @@ def test_worker_reader_masks_a_failed_getjob_text(glue: LocalGlue, caplog: pytes
 
 
 async def trigger_event(trigger: GlueJobRunTrigger) -> dict[str, Any]:
-    events = trigger.run()
-    try:
-        async with asyncio.timeout(SAFETY):
-            event = await anext(events)  # type: ignore[arg-type]
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        await trigger.cleanup()
-    payload: dict[str, Any] = event.payload
+    payload: dict[str, Any] = (await first_event(trigger, SAFETY)).payload
     return payload
 
 

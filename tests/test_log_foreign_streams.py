@@ -8,7 +8,6 @@ Only run A is forwarded; no line of run B may reach its task log, and the drop i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 import structlog
 from airflow_versions import capture_logs
 from logs_filter_proxy import LogsFilterProxy
+from support import first_event
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs._internal.glue_logs.forwarding import worker_forwarder
@@ -98,14 +98,7 @@ def texts(captured: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 async def run_trigger(trigger: GlueJobRunTrigger) -> dict[str, Any]:
-    events = trigger.run()
-    try:
-        async with asyncio.timeout(SAFETY):
-            event = await anext(events)  # type: ignore[arg-type]
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        await trigger.cleanup()
-    payload: dict[str, Any] = event.payload
+    payload: dict[str, Any] = (await first_event(trigger, SAFETY)).payload
     return payload
 
 

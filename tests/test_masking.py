@@ -13,6 +13,7 @@ import pytest
 from airflow.triggers.base import TriggerEvent
 from airflow_versions import TaskDeferred, log_messages
 from operator_fakes import FakeTI, task_context
+from support import first_event
 
 from airflow_glue_runs._internal.masking import MASK, Redactor, redact
 from airflow_glue_runs._internal.run.waiting import (
@@ -131,13 +132,8 @@ def test_deferred_operator_no_longer_asks_the_trigger_to_withhold_glue_text(glue
 
 
 async def _first_event(trigger: GlueJobRunTrigger) -> TriggerEvent:
-    events = trigger.run()
-    try:
-        async with asyncio.timeout(30):
-            return await anext(events)  # type: ignore[arg-type]
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        await trigger.cleanup()
+    event: TriggerEvent = await first_event(trigger, 30)
+    return event
 
 
 def test_deferred_failure_masks_the_secret_and_resume_reads_nothing(

@@ -14,7 +14,7 @@ import pytest
 from airflow.triggers.base import TriggerEvent
 from airflow_versions import log_messages
 from operator_fakes import FakeTI, task_context
-from support import PollStepper
+from support import PollStepper, first_event
 
 from airflow_glue_runs._internal.masking import MASK
 from airflow_glue_runs._internal.polling.job_defaults import job_defaults_cache
@@ -61,16 +61,6 @@ def logged(captured: list[dict[str, Any]]) -> str:
 def assert_hidden(text: str) -> None:
     assert DEFAULT_SECRET not in text
     assert LISTED_SECRET not in text
-
-
-async def first_event(trigger: GlueJobRunTrigger) -> TriggerEvent:
-    events = trigger.run()
-    try:
-        async with asyncio.timeout(30):
-            return await anext(events)  # type: ignore[arg-type]
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        await trigger.cleanup()
 
 
 def trigger(run_id: str) -> GlueJobRunTrigger:

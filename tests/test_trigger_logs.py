@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
 
 import pytest
 from airflow_versions import log_messages
+from support import first_event
 
 from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
 from airflow_glue_runs.local_glue import LocalGlue
@@ -36,14 +36,7 @@ def start(glue: LocalGlue) -> str:
 
 
 async def event_of(trigger: GlueJobRunTrigger) -> dict[str, Any]:
-    events = trigger.run()
-    try:
-        async with asyncio.timeout(SAFETY):
-            event = await anext(events)  # type: ignore[arg-type]
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]
-        await trigger.cleanup()
-    payload: dict[str, Any] = event.payload
+    payload: dict[str, Any] = (await first_event(trigger, SAFETY)).payload
     return payload
 
 
