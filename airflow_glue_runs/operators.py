@@ -319,8 +319,7 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         """Resume after the trigger: judge its verdict with the shared state model."""
         result = WaitResult.from_json(event)
         self._run_id = result.run_id
-        # The trigger masked Glue's text with the job's defaults already: no GetJob on resume.
-        self._secrets.job_defaults = {}
+        self._secrets.never_read_defaults()  # the trigger masked Glue's text with them: no GetJob on resume
         with scrubbed(self._redactor):
             return self._finish(context, result)
 

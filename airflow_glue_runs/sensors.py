@@ -278,8 +278,7 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after the trigger and judge its verdict like a poke would; return the run id."""
         result = WaitResult.from_json(event)
-        # The trigger masked Glue's text with the job's defaults already: no GetJob on resume.
-        self._secrets.job_defaults = {}
+        self._secrets.never_read_defaults()  # the trigger masked Glue's text with them: no GetJob on resume
         with scrubbed(self._redactor):
             self._judge(result.redacted(self._redactor()))
         return result.run_id

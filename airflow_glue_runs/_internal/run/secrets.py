@@ -88,6 +88,13 @@ class TaskSecrets:
     """The job's DefaultArguments; None until read (an empty mapping after a failed read: not read again)."""
     _built: tuple[tuple[Any, ...], Redactor] | None = dataclasses.field(default=None, init=False, repr=False)
 
+    def never_read_defaults(self) -> None:
+        """Mask without the job's defaults from now on: the texts at hand were masked with them already.
+
+        A task that resumes from a trigger's event: the triggerer read the defaults and masked Glue's text.
+        """
+        self.job_defaults = {}
+
     def see(self, run: JobRun | None) -> None:
         """Remember the run's own arguments (events carry none: keep what an earlier read gave)."""
         if run is not None and run.arguments:
