@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
-__all__ = ["RUN_OPTION_FIELDS", "check_flag", "check_seconds", "rendered_run_options"]
+__all__ = ["RUN_OPTION_FIELDS", "check_flag", "check_seconds", "read_rendered", "rendered_run_options"]
 
 RUN_OPTION_FIELDS: tuple[str, ...] = (
     "timeout",
@@ -30,24 +30,42 @@ RUN_OPTION_FIELDS: tuple[str, ...] = (
 )
 """The StartJobRun run-configuration fields the operator exposes (snake_case), all templated."""
 
-_INT_FIELDS = frozenset({"timeout", "number_of_workers", "notify_delay_after"})
+_TEXT_KINDS: dict[str, type[int] | type[float] | type[bool]] = {
+    "timeout": int,
+    "number_of_workers": int,
+    "notify_delay_after": int,
+    "max_capacity": float,
+    "job_run_queuing_enabled": bool,
+}
 _INT_TEXT = re.compile(r"\s*[+-]?\d+\s*")
 _FLOAT_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 
-def _from_text(field: str, value: Any) -> Any:
+def read_rendered(parameter: str, value: Any, kind: type[int] | type[float] | type[bool]) -> Any:
+    """Return rendered text read as ``kind`` when it spells one; any other value unchanged, for the caller to check.
+
+    ``int`` reads decimal integer text (``"10"``), ``float`` decimal number text (``"0.0625"``, ``"1e2"``),
+    ``bool`` ``true``/``false`` in any case. Surrounding spaces are ignored.
+
+    :param parameter: the parameter's name, for the error raised when an integer has too many digits to read.
+    """
     if not isinstance(value, str):
         return value
-    if field in _INT_FIELDS and _INT_TEXT.fullmatch(value):
+    if kind is bool:
+        return value.strip().lower() == "true" if value.strip().lower() in ("true", "false") else value
+    if kind is int and _INT_TEXT.fullmatch(value):
         try:
             return int(value)
         except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-            raise GlueJobRunParameterError(field, f"{len(value.strip())} digits is out of range") from None
-    if field == "max_capacity" and _FLOAT_TEXT.fullmatch(value):
-        return float(value)  # too large a number reads as inf, which the request check refuses
-    if field == "job_run_queuing_enabled" and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+            raise GlueJobRunParameterError(parameter, f"{len(value.strip())} digits is out of range") from None
+    if kind is float and _FLOAT_TEXT.fullmatch(value):
+        return float(value)  # too large a number reads as inf, which the callers' checks refuse
     return value
+
+
+def _from_text(field: str, value: Any) -> Any:
+    kind = _TEXT_KINDS.get(field)
+    return value if kind is None else read_rendered(field, value, kind)
 
 
 def rendered_run_options(values: Mapping[str, Any]) -> dict[str, Any]:
