@@ -1,0 +1,1 @@
+"""Glue job definitions from the DAG: the spec, the diff, the reconcile step."""
