@@ -349,7 +349,7 @@ def to_extra_job_fields(value: object) -> dict[str, Any]:
         expected, described = _SHAPE_TYPES.get(shape.type_name, (object, shape.type_name))
         if item is None or not isinstance(item, expected):
             raise _type_error(parameter, described, item)
-        if shape.enum:
-            check_choice(parameter, item, tuple(shape.enum))
+        if enum := getattr(shape, "enum", None):  # only string shapes have one
+            check_choice(parameter, item, tuple(enum))
         result[key] = item
     return result
