@@ -232,6 +232,7 @@ def test_tags_are_text_and_aws_keys_refused() -> None:
             "worker_type",
             "takes no worker_type or number_of_workers",
         ),
+        ({"command": {"name": "pythonshell"}, "number_of_workers": 2}, "number_of_workers", "takes no worker_type"),
         ({"command": {"name": "pythonshell", "python_version": "2"}}, "command.python_version", "allowed: 3, 3.9"),
         # Spark jobs: no MaxCapacity on Glue 2.0+, and never a fractional one.
         (

@@ -199,6 +199,7 @@ def build_job_spec(job_name: object, values: Mapping[str, Any]) -> JobSpec:
     :raises GlueJobRunParameterError: naming the parameter (``worker_type``, ``command.name``, ``tags``,
         ``extra_job_fields.LogUri``...) and what is allowed.
     """
+    name = check_name("job_name", job_name)
     if unknown := sorted(set(values) - set(SPEC_FIELDS)):
         raise GlueJobRunParameterError("spec", f"unknown parameter(s) {', '.join(unknown)}; allowed: {SPEC_FIELDS}")
     declared = {param: value for param, value in values.items() if value is not None}
@@ -206,7 +207,7 @@ def build_job_spec(job_name: object, values: Mapping[str, Any]) -> JobSpec:
     check_combinations(checked)
     command = checked.pop("command", None)
     return JobSpec(
-        job_name=check_name("job_name", job_name),
+        job_name=name,
         command=CommandSpec(**command) if command is not None else None,
         **checked,
     )

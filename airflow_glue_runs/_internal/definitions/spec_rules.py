@@ -33,13 +33,13 @@ def check_combinations(values: Mapping[str, Any]) -> None:
     :param values: the checked spec values by parameter name (missing or ``None`` = not declared); ``command`` is a
         mapping with ``name``, ``script``, ``python_version`` and ``runtime``.
     """
-    _check_sizing(values)
     command: Mapping[str, Any] | None = values.get("command")
     name = command["name"] if command else None
     version = version_tuple(values.get("glue_version"))
     if name == "pythonshell":
         _check_python_shell(values, command or {})
-    elif name in _SPARK:
+    _check_sizing(values)
+    if name in _SPARK:
         _check_spark_capacity(values.get("max_capacity"), version)
     elif name == "glueray":
         _check_ray(values, command or {}, version)
@@ -60,7 +60,8 @@ def check_combinations(values: Mapping[str, Any]) -> None:
 
 
 def _check_sizing(values: Mapping[str, Any]) -> None:
-    # MaxCapacity: "Do not set MaxCapacity if using WorkerType and NumberOfWorkers."
+    # MaxCapacity: "Do not set MaxCapacity if using WorkerType and NumberOfWorkers." The two are declared as a pair
+    # (this project's rule, as the Amazon provider's hook has it): half a size would depend on the job's other half.
     worker_type, workers = values.get("worker_type"), values.get("number_of_workers")
     if values.get("max_capacity") is not None and (worker_type is not None or workers is not None):
         raise _fail(
@@ -77,10 +78,11 @@ def _check_sizing(values: Mapping[str, Any]) -> None:
 def _check_python_shell(values: Mapping[str, Any], command: Mapping[str, Any]) -> None:
     # MaxCapacity: "When you specify a Python shell job (JobCommand.Name="pythonshell"), you can allocate either
     # 0.0625 or 1 DPU. The default is 0.0625 DPU." WorkerType lists no Python shell worker.
-    if values.get("worker_type") is not None:
-        raise _fail(
-            "worker_type", "a pythonshell job takes no worker_type or number_of_workers; size it with max_capacity"
-        )
+    for parameter in ("worker_type", "number_of_workers"):
+        if values.get(parameter) is not None:
+            raise _fail(
+                parameter, "a pythonshell job takes no worker_type or number_of_workers; size it with max_capacity"
+            )
     capacity = values.get("max_capacity")
     if capacity is not None and capacity not in SHELL_CAPACITIES:
         raise _fail("max_capacity", f"{capacity:g} DPUs is not allowed for a pythonshell job; allowed: 0.0625 or 1")
