@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -14,11 +16,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ErrorKind",
     "GlueAccessDeniedError",
+    "GlueAlreadyExistsError",
     "GlueApiError",
+    "GlueConcurrentModificationError",
     "GlueConcurrentRunsExceededError",
     "GlueEntityNotFoundError",
     "GlueInternalServiceError",
     "GlueInvalidInputError",
+    "GlueJobDefinitionError",
     "GlueJobRunExpiredError",
     "GlueJobRunFailedError",
     "GlueJobRunNotFoundError",
@@ -34,6 +39,7 @@ __all__ = [
     "GlueThrottlingError",
     "classify_error",
     "translate_client_error",
+    "translated_client_errors",
 ]
 
 
@@ -125,6 +131,16 @@ class GlueAccessDeniedError(GlueApiError):
     default_hint = "Grant the connection's IAM identity the glue action named in the message."
 
 
+class GlueAlreadyExistsError(GlueApiError):
+    """A job of that name already exists (``AlreadyExistsException`` from CreateJob)."""
+
+
+class GlueConcurrentModificationError(GlueApiError):
+    """Another caller changed the job at the same time (``ConcurrentModificationException``)."""
+
+    default_hint = "Another task or tool is changing the same job; retry once it is done."
+
+
 class GlueThrottlingError(GlueApiError):
     """Glue kept throttling after botocore's retry mode gave up."""
 
@@ -138,6 +154,8 @@ _BY_CODE: dict[str, type[GlueApiError]] = {
     "EntityNotFoundException": GlueEntityNotFoundError,
     "ConcurrentRunsExceededException": GlueConcurrentRunsExceededError,
     "InvalidInputException": GlueInvalidInputError,
+    "AlreadyExistsException": GlueAlreadyExistsError,
+    "ConcurrentModificationException": GlueConcurrentModificationError,
     "ResourceNumberLimitExceededException": GlueResourceNumberLimitExceededError,
     "InternalServiceException": GlueInternalServiceError,
     "OperationTimeoutException": GlueOperationTimeoutError,
@@ -165,6 +183,30 @@ def translate_client_error(error: ClientError, *, job_name: str | None = None) -
     operation = str(getattr(error, "operation_name", None) or "unknown operation")
     cls = _BY_CODE.get(code, GlueApiError)
     return cls(operation, code, message, job_name=job_name)
+
+
+class GlueJobDefinitionError(GlueRunsError):
+    """The job definition could not be made to match the spec.
+
+    A missing script, active runs the policy refuses, declared fields Glue did not take: the message says which
+    job and what is wrong.
+    """
+
+    def __init__(self, job_name: str, problem: str) -> None:
+        super().__init__(f"Glue job {job_name!r}: {problem}")
+        self.job_name = job_name
+        self.problem = problem
+
+
+@contextlib.contextmanager
+def translated_client_errors(job_name: str | None) -> Iterator[None]:
+    """Re-raise botocore ``ClientError`` as the project's exception types, keeping AWS's code and message."""
+    from botocore.exceptions import ClientError
+
+    try:
+        yield
+    except ClientError as err:
+        raise translate_client_error(err, job_name=job_name) from err
 
 
 class GlueJobRunStartUnconfirmedError(GlueRunsError):

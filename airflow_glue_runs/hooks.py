@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from botocore.config import Config
-from botocore.exceptions import ClientError
 
+from airflow_glue_runs._internal.definitions.calls import GlueJobDefinitionCalls
 from airflow_glue_runs._internal.start.request import (
     MAX_PAGE_SIZE,
     MAX_STOP_BATCH,
@@ -24,7 +24,8 @@ from airflow_glue_runs._internal.start.request import (
     check_int,
     check_name,
 )
-from airflow_glue_runs.exceptions import GlueJobRunParameterError, translate_client_error
+from airflow_glue_runs.exceptions import GlueJobRunParameterError
+from airflow_glue_runs.exceptions import translated_client_errors as _translated
 from airflow_glue_runs.job_run import JobRun
 
 if TYPE_CHECKING:
@@ -63,15 +64,6 @@ class StopJobRunsResult:
     job_name: str
     stopped: tuple[str, ...]
     errors: tuple[StopJobRunError, ...]
-
-
-@contextlib.contextmanager
-def _translated(job_name: str | None) -> Iterator[None]:
-    """Re-raise botocore ``ClientError`` as the project's exception types, keeping AWS's code and message."""
-    try:
-        yield
-    except ClientError as err:
-        raise translate_client_error(err, job_name=job_name) from err
 
 
 def _get_job_run_request(job_name: str, run_id: str) -> dict[str, Any]:
@@ -132,12 +124,13 @@ def _merge_stop_responses(
     return StopJobRunsResult(job_name=job_name, stopped=tuple(stopped), errors=tuple(errors))
 
 
-class GlueJobRunHook(AwsBaseHook):
+class GlueJobRunHook(GlueJobDefinitionCalls, AwsBaseHook):
     """Start, read, list and stop AWS Glue job runs through an Airflow ``aws`` connection.
 
     Accepts ``AwsBaseHook``'s arguments (``aws_conn_id``, ``region_name``, ``verify``, ``config``);
     the client type is always ``glue``. Async methods take an optional aiobotocore ``client``; without one
-    they open a client for the call.
+    they open a client for the call. The job-definition calls (GetJob, CreateJob, UpdateJob, tags, the script
+    upload) come from :class:`~airflow_glue_runs._internal.definitions.calls.GlueJobDefinitionCalls`.
     """
 
     hook_name = "AWS Glue job runs"
@@ -174,10 +167,20 @@ class GlueJobRunHook(AwsBaseHook):
 
         botocore never resends its calls (:data:`LOGS_RETRIES`).
         """
-        session = self.get_session(region_name=self.region_name)
-        endpoint_url = self.conn_config.get_service_endpoint_url(service_name="logs")
-        config = self._get_config().merge(Config(retries=cast(Any, dict(LOGS_RETRIES))))
-        return session.client("logs", endpoint_url=endpoint_url, config=config, verify=self.verify)
+        return self.service_client("logs", retries=LOGS_RETRIES)
+
+    def service_client(self, service: str, *, retries: Mapping[str, Any] | None = None) -> Any:
+        """Return a new boto3 client of another AWS service (``logs``, ``s3``, ``sts``) on the hook's connection.
+
+        The connection's region, endpoint (per service), ``verify`` and botocore config apply; ``retries``
+        replaces the retry settings.
+        """
+        session: Any = self.get_session(region_name=self.region_name)
+        endpoint_url = self.conn_config.get_service_endpoint_url(service_name=service)
+        config = self._get_config()
+        if retries is not None:
+            config = config.merge(Config(retries=cast(Any, dict(retries))))
+        return session.client(service, endpoint_url=endpoint_url, config=config, verify=self.verify)
 
     # -- start -------------------------------------------------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""``GlueJobRunOperator``: start one Glue job run, wait for it, and end the task with the truth about the run."""
+"""``GlueJobRunOperator``: start one Glue job run, wait for it, and end the task with the truth about the run.
+
+``GlueJobDefinitionOperator`` (the job-definition step, README "Job definitions") is importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +14,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from airflow.sdk import BaseOperator
 
 from airflow_glue_runs._internal.compat import default_deferrable
+from airflow_glue_runs._internal.definitions.operator import GlueJobDefinitionOperator
 from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
-from airflow_glue_runs._internal.lineage.openlineage import (
-    LineageSource,
-    inject_openlineage,
-    optional_flag,
-)
+from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
 from airflow_glue_runs._internal.run.report import RunReport
@@ -61,6 +61,7 @@ __all__ = [
     "LINK_XCOM_KEY",
     "RUN_ID_XCOM_KEY",
     "SUMMARY_XCOM_KEY",
+    "GlueJobDefinitionOperator",
     "GlueJobRunOperator",
     "deferral_timeout",
 ]

@@ -49,14 +49,34 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
     # Long enough that the slot is still taken when a loaded scheduler gets to the next task (8 s was not, at times).
     "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "15"}},
 }
+# S3 buckets of the local Glue (the job-definition DAG uploads its script to the first).
+DEMO_BUCKETS: tuple[str, ...] = ("demo-glue-scripts",)
 # What each example DAG is expected to end as, and which tasks may fail (the queuing DAG fails on purpose).
 EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_daily": ("success", set()),
     "example_glue_fanout": ("success", set()),
     "example_glue_sensor": ("success", set()),
     "example_glue_queuing": ("success", {"impatient"}),  # the leaf task succeeds; impatient fails on purpose
+    "example_glue_job_definition": ("success", set()),
 }
 LOGICAL_DATE = "2026-01-01"
+
+
+def prepare_local_glue(glue: Any) -> None:
+    """Create the demo's Glue jobs and S3 buckets in a local Glue (``LocalGlue`` or ``LocalGlueControl``)."""
+    import boto3
+
+    for name, spec in DEMO_JOBS.items():
+        glue.create_job(name, **spec)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=glue.endpoint_url,
+        region_name=glue.region_name,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for bucket in DEMO_BUCKETS:
+        s3.create_bucket(Bucket=bucket)
 
 
 def airflow_env(home: Path, connection: str) -> dict[str, str]:
@@ -150,8 +170,17 @@ def print_report(dag_id: str, dag_state: str, results: list[dict[str, Any]]) -> 
         dpu = f"{s['dpu_seconds']:.1f}" if s.get("dpu_seconds") is not None else "-"
         print(
             f"{task:<28} {item['state'] or '-':<14} {s.get('state', '-'):<10} {duration:>9} {dpu:>8}  "
-            f"{s.get('console_url') or item['returned'] or '-'}"
+            f"{s.get('console_url') or _returned(item['returned'])}"
         )
+
+
+def _returned(value: Any) -> str:
+    """Show what a task without a Glue run returned; a job definition's result as its action and changes."""
+    if isinstance(value, dict) and "action" in value and "changes" in value:
+        fields = ", ".join(change["field"] for change in value["changes"][:4])
+        more = ", ..." if len(value["changes"]) > 4 else ""
+        return f"job {value['job_name']} {value['action']} ({len(value['changes'])} change(s): {fields}{more})"
+    return str(value or "-")
 
 
 def print_forwarded_lines(log_path: Path, limit: int = 6) -> None:
@@ -183,7 +212,7 @@ def main() -> int:
     parser.add_argument(
         "dags",
         nargs="*",
-        default=["example_glue_fanout", "example_glue_daily"],
+        default=["example_glue_fanout", "example_glue_daily", "example_glue_job_definition"],
         metavar="DAG_ID",
         help=", ".join(EXPECTED),
     )
@@ -199,8 +228,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="glue-demo-") as tmp:
         workdir = Path(tmp)
         with local_glue_process(log_path=workdir / "local-glue.log") as control:
-            for name, spec in DEMO_JOBS.items():
-                control.create_job(name, **spec)
+            prepare_local_glue(control)
             env = airflow_env(args.home, control.airflow_connection())
             print(f"Local Glue at {control.endpoint_url}; Airflow home {args.home}")
             subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)

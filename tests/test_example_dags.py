@@ -95,8 +95,7 @@ def test_example_dag_runs_to_its_expected_result(
     dag_id: str, example_bag: Any, glue: LocalGlue, airflow_db: Path, tmp_path: Path
 ) -> None:
     """``airflow dags test`` ends the example DAG as the demo expects, with one Glue run per run task, no more."""
-    for name, spec in DEMO_JOBS.items():
-        glue.create_job(name, **spec)
+    demo.prepare_local_glue(glue)
     env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS)}  # the glue fixture set the connection
     log_path = tmp_path / f"{dag_id}.log"
     code = _dags_test(dag_id, env, log_path)

@@ -256,6 +256,12 @@ def sensitive_name_rule() -> Callable[[str], bool]:
     return sensitive
 
 
+def secret_name_rule(listed: Iterable[str] = ()) -> Callable[[str], bool]:
+    """Return whether an argument name holds a secret: sensitive by name, or listed (with or without ``--``)."""
+    names, sensitive = _listed_names(listed), sensitive_name_rule()
+    return lambda name: _listed(name, names) or sensitive(name)
+
+
 def _bare(name: str) -> str:
     return name.lstrip("-")
 
