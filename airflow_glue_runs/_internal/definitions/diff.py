@@ -176,7 +176,12 @@ def _command_changes(declared: Mapping[str, Any], old: Mapping[str, Any] | None,
 
 
 def _sizing_dropped(declared: Mapping[str, Any], current: Mapping[str, Any]) -> list[FieldChange]:
-    """The sizing fields the update drops because a declared field excludes them (workers vs MaxCapacity)."""
+    """The sizing fields the update drops because a declared field excludes them (workers vs MaxCapacity).
+
+    The MaxCapacity Glue reports for a job that already has workers is derived from them, not dropped.
+    """
+    if current.get("WorkerType") is not None and declared.get("WorkerType") is not None:
+        return []
     return [
         FieldChange(_display_name(field), current[field], None)
         for field in _excluded_by(declared)
