@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from botocore.exceptions import ClientError
-
 from airflow_glue_runs._internal.start.request import check_name
 from airflow_glue_runs.exceptions import (
     GlueEntityNotFoundError,
@@ -25,6 +23,7 @@ from airflow_glue_runs.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_glue import GlueClient
 
 __all__ = ["GlueJobDefinitionCalls", "ScriptUpload", "content_address", "script_key", "split_s3_uri"]
@@ -130,6 +129,8 @@ class GlueJobDefinitionCalls:
 
     def script_exists(self, job_name: str, uri: str, *, parameter: str = "command.script") -> bool:
         """Whether the ``s3://`` object of ``job_name``'s script exists (HeadObject)."""
+        from botocore.exceptions import ClientError  # botocore loads with the hook, not with the operator's module
+
         bucket, key = split_s3_uri(parameter, uri)
         try:
             self.service_client("s3").head_object(Bucket=bucket, Key=key)
@@ -145,6 +146,8 @@ class GlueJobDefinitionCalls:
         HeadObject first (the usual case: nothing to write); then a conditional PutObject (``If-None-Match: *``)
         so that two tasks racing to write the same script write it once, with its SHA-256 checked by S3.
         """
+        from botocore.exceptions import ClientError
+
         uri, body, digest = content_address(path, bucket=bucket, prefix=prefix, job_name=job_name)
         key = uri.split("/", 3)[3]
         if self.script_exists(job_name, uri, parameter="script_bucket"):

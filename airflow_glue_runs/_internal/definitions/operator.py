@@ -245,5 +245,8 @@ class GlueJobDefinitionOperator(BaseOperator):
         return result.to_xcom()
 
     def _dag_folder(self) -> Path | None:
-        fileloc = getattr(self.dag, "fileloc", None) if self.has_dag() else None  # type: ignore[no-untyped-call]
+        try:
+            fileloc = getattr(self.dag, "fileloc", None)
+        except RuntimeError:  # not assigned to a DAG (a task built in a test)
+            return None
         return Path(fileloc).parent if fileloc else None
