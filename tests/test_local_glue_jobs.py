@@ -3,6 +3,7 @@ STS and IAM at the same endpoint, through real boto3 clients."""
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 import boto3
@@ -219,6 +220,25 @@ def test_s3_calls_are_counted_by_operation(local_glue: LocalGlue) -> None:
     assert local_glue.calls() == dict.fromkeys(
         ("CreateBucket", "HeadBucket", "PutObject", "HeadObject", "GetObject", "ListObjectsV2", "DeleteObject"), 1
     ) | {"CreateRole": 1}
+
+
+def test_s3_copies_multipart_and_presigned_urls_are_named(local_glue: LocalGlue) -> None:
+    """CopyObject, a multipart upload, tagging and a presigned GET are counted by their S3 operation names."""
+    s3 = aws_client(local_glue, "s3")
+    s3.create_bucket(Bucket="scripts")
+    s3.put_object(Bucket="scripts", Key="a.py", Body=b"a")
+    s3.copy_object(Bucket="scripts", Key="b.py", CopySource={"Bucket": "scripts", "Key": "a.py"})
+    upload = s3.create_multipart_upload(Bucket="scripts", Key="big.py")["UploadId"]
+    etag = s3.upload_part(Bucket="scripts", Key="big.py", UploadId=upload, PartNumber=1, Body=b"x")["ETag"]
+    parts = {"Parts": [{"ETag": etag, "PartNumber": 1}]}
+    s3.complete_multipart_upload(Bucket="scripts", Key="big.py", UploadId=upload, MultipartUpload=parts)
+    s3.put_object_tagging(Bucket="scripts", Key="a.py", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "scripts", "Key": "b.py"})
+    with urllib.request.urlopen(url) as answer:
+        assert answer.read() == b"a"
+    assert local_glue.calls() == dict.fromkeys(
+        ("CreateBucket", "PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"), 1
+    ) | {"PutObjectTagging": 1, "GetObject": 1}
 
 
 def test_s3_virtual_host_style_works_and_is_counted(local_glue: LocalGlue) -> None:

@@ -1,7 +1,8 @@
 """Names the S3, STS and IAM requests the local Glue passes on to moto, for its call counters. No moto here.
 
 The service is the one a request is signed for (SigV4 ``Authorization`` header, or ``X-Amz-Credential`` of a
-presigned URL); requests of other services and unsigned ones are not named (not counted).
+presigned URL; SigV2, which boto3 still uses for presigned S3 URLs, is S3's); requests of other services and
+unsigned ones are not named (not counted).
 
 - STS and IAM: the ``Action`` parameter (query string or form body), e.g. ``GetCallerIdentity``.
 - S3: from the HTTP method, whether the request names a bucket and a key, and the sub-resource flag of its query
@@ -54,7 +55,7 @@ _SUBRESOURCES = frozenset(sub for table in (_BUCKET_OPERATIONS, _OBJECT_OPERATIO
 _PARAMETERS = frozenset(
     {"prefix", "delimiter", "marker", "start-after", "continuation-token", "encoding-type", "fetch-owner"}
     | {"max-keys", "key-marker", "version-id-marker", "upload-id-marker", "part-number-marker", "versionId"}
-    | {"partNumber", "max-parts", "max-uploads", "optional-object-attributes"}
+    | {"partNumber", "max-parts", "max-uploads", "optional-object-attributes", "AWSAccessKeyId", "Signature", "Expires"}
 )
 
 
@@ -72,7 +73,10 @@ def operation_name(environ: dict[str, Any]) -> str | None:
 
 
 def _signing_service(environ: Mapping[str, Any]) -> str | None:
-    match = _CREDENTIAL_SERVICE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if authorization.startswith("AWS ") or _query_value(environ, "AWSAccessKeyId"):
+        return "s3"  # SigV2
+    match = _CREDENTIAL_SERVICE.search(authorization)
     if match is None:
         match = _CREDENTIAL_SERVICE.search("Credential=" + unquote(_query_value(environ, "X-Amz-Credential")))
     return match.group(1).lower() if match else None
