@@ -12,14 +12,18 @@ against AWS and the local Glue alike: ``--local-glue-duration`` (seconds of STAR
 ``--local-glue-error-message``, ``--local-glue-queue-seconds`` (WAITING time of runs started with
 ``JobRunQueuingEnabled``) and ``--local-glue-stop-seconds`` (STOPPING time after a stop request, default 1).
 
-``StartJobRun`` and ``BatchStopJobRun`` are implemented on moto's backend objects; every other call goes to
-moto unchanged. The modules: ``_service`` (the WSGI middleware: routing, counters, paging tokens, the control
-API), ``_moto`` (the only one touching moto's Glue internals: the scripted run class, the two operations, job and
-run access; extra ``airflow-glue-runs[local]``, pinned because it relies on them), ``_faults`` (injected faults),
-``_rules`` (run plans and timelines; no moto), ``_logs`` (scripted lines written into moto's Logs backend),
-``_http`` (moto's request handler with keep-alive). None of them imports this package, so the import graph has
-no cycle. :class:`LocalGlueControl` needs the standard library only. Each
-:class:`LocalGlue` keeps its jobs under its own moto account, so several can run in one process.
+``StartJobRun``, ``BatchStopJobRun``, ``CreateJob``, ``UpdateJob`` and ``DeleteJob`` are implemented on moto's
+backend objects, and tag calls on a job's ARN are checked first; every other call goes to moto unchanged. S3,
+STS and IAM answer at the same endpoint, in the local Glue's account. The modules: ``_service`` (the WSGI
+middleware: routing, counters, paging tokens, the control API), ``_moto`` (the only one touching moto's Glue
+internals: the scripted run and job classes, the two run operations, run access, account reset; extra
+``airflow-glue-runs[local]``, pinned because it relies on them), ``_jobs`` (job definitions: checks, Glue's
+defaults, the job operations, on the backends ``_moto`` hands it), ``_faults`` (injected faults), ``_rules``
+(run plans and timelines; no moto), ``_logs`` (scripted lines written into moto's Logs backend), ``_operations``
+(names of S3, STS and IAM calls for the counters), ``_http`` (moto's request handler with keep-alive). None of
+them imports this package, so the import graph has no cycle. :class:`LocalGlueControl` needs the standard
+library only. Each :class:`LocalGlue` keeps its jobs, buckets and roles under its own moto account, so several
+can run in one process.
 """
 
 from __future__ import annotations
@@ -80,14 +84,17 @@ class _Controls:
         number_of_workers: int | None = 2,
         non_overridable_arguments: dict[str, str] | None = None,
     ) -> None:
-        """Create a Glue job in the local Glue's region; like moto, replace a job of that name and its runs.
+        """Create a Glue job in the local Glue's region, replacing a job of that name with its runs and tags.
+
+        Glue's own CreateJob raises AlreadyExistsException for an existing name; this control call does not.
+        Glue's defaults are filled in as for CreateJob (e.g. ``MaxCapacity`` 2.0 for 2 G.1X workers).
 
         :param name: the job name.
         :param max_concurrent_runs: ``ExecutionProperty.MaxConcurrentRuns``.
         :param default_arguments: the job's DefaultArguments, where ``--local-glue-*`` plans usually go.
         :param timeout: the job's Timeout in minutes (None: Glue's default).
         :param glue_version: the job's GlueVersion.
-        :param worker_type: the job's WorkerType (None for a MaxCapacity job).
+        :param worker_type: the job's WorkerType (None for a job without one: ``number_of_workers`` is ignored).
         :param number_of_workers: the job's NumberOfWorkers.
         :param non_overridable_arguments: the job's NonOverridableArguments (run arguments cannot change them).
         """
@@ -100,15 +107,8 @@ class _Controls:
             glue_version=glue_version,
             worker_type=worker_type,
             number_of_workers=number_of_workers,
+            non_overridable_arguments=non_overridable_arguments,
         )
-        if non_overridable_arguments:
-            # The control API has no field for them: define the same job again through Glue's own CreateJob.
-            job: dict[str, Any] = dict(self.client().get_job(JobName=name)["Job"])
-            keep = ("Role", "Command", "ExecutionProperty", "DefaultArguments", "MaxRetries", "Timeout")
-            sizing = ("GlueVersion", "WorkerType", "NumberOfWorkers")
-            definition = {key: job[key] for key in (*keep, *sizing) if key in job}
-            definition["NonOverridableArguments"] = dict(non_overridable_arguments)
-            self.client().create_job(Name=name, **definition)
 
     def inject_fault(self, operation: str, fault: str, *, times: int = 1, message: str | None = None) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``fault``, before they reach the local Glue.
@@ -123,7 +123,11 @@ class _Controls:
         self._control("inject_fault", operation=operation, fault=fault, times=times, message=message)
 
     def calls(self) -> dict[str, int]:
-        """Return how many requests each Glue operation received since the last counter reset."""
+        """Return how many requests each operation received since the last counter reset.
+
+        Glue and CloudWatch Logs operations by name, S3 ones by S3's operation name (``PutObject``,
+        ``HeadObject``... or ``S3:<METHOD>`` when it cannot tell), STS and IAM ones by their ``Action``.
+        """
         return dict(self._control("calls"))
 
     def connections(self) -> int:
@@ -156,7 +160,7 @@ class _Controls:
         return int(self._control("run_count", job_name=job_name))
 
     def reset(self) -> None:
-        """Forget all jobs, runs, pending faults and counters."""
+        """Forget all jobs, runs, S3 buckets, IAM entities, pending faults and counters."""
         self._control("reset")
 
 

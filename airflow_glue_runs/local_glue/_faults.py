@@ -23,6 +23,8 @@ _HTTP_FAULTS = {
 }
 _GLUE_ERROR_CODES = (
     "AccessDeniedException",
+    "AlreadyExistsException",
+    "ConcurrentModificationException",
     "ConcurrentRunsExceededException",
     "EntityNotFoundException",
     "InternalServiceException",

@@ -89,10 +89,13 @@ def _handler_class() -> type[Any]:
                 return
             code, _, reason = answer[0].partition(" ")
             self.send_response(int(code), reason)
+            length = str(len(content))
             for key, value in answer[1]:
-                if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                if key.lower() == "content-length" and self.command == "HEAD":
+                    length = value  # the size of what a GET would answer (S3 HeadObject), with no body
+                elif key.lower() not in ("content-length", "connection", "transfer-encoding"):
                     self.send_header(key, value)
-            self.send_header("Content-Length", str(len(content)))
+            self.send_header("Content-Length", length)
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(content)

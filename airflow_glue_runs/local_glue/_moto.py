@@ -1,9 +1,11 @@
 """The local Glue's only access to moto's Glue internals: its app, its backends, its job and run objects.
 
-Here: moto's WSGI app, the scripted ``FakeJobRun`` subclass, StartJobRun and BatchStopJobRun played on moto's
-backend objects, and the job and run reads and writes of the control API. The other modules touch moto only
-where they say so: ``_http`` subclasses moto's request handler, ``_logs`` writes into moto's Logs backend (for
-the Glue jobs handed to it from here). moto is imported inside functions, so this module imports without it.
+Here: moto's WSGI app, the scripted ``FakeJobRun`` subclass, the ``FakeJob`` subclass that keeps a whole job
+definition, StartJobRun and BatchStopJobRun played on moto's backend objects, the run reads and writes of the
+control API, and the reset of an account (its Glue, S3 and IAM). The other modules touch moto only where they
+say so: ``_http`` subclasses moto's request handler, ``_logs`` writes into moto's Logs backend (for the Glue
+jobs handed to it from here), ``_jobs`` sets job definitions and tags on the backends and job class handed to it
+from here. moto is imported inside functions, so this module imports without it.
 
 moto is pinned (``moto[server]>=5.2.5,<5.3``) because this module relies on its internals; CI runs the local-Glue
 tests on 5.2.5 and on the newest 5.2.x.
@@ -11,6 +13,8 @@ tests on 5.2.5 and on the newest 5.2.x.
 
 from __future__ import annotations
 
+import datetime
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
@@ -67,6 +71,37 @@ def _scripted_run_class() -> type[Any]:
     return ScriptedJobRun
 
 
+@cache
+def local_job_class() -> type[Any]:
+    """Build (once) the moto ``FakeJob`` subclass that also reports the fields moto's job has no attribute for."""
+    from moto.glue.models import FakeJob
+
+    class LocalJob(FakeJob):
+        """A moto job that keeps the definition fields moto does not know (JobMode, MaintenanceWindow...)."""
+
+        extra: dict[str, Any]
+
+        def as_dict(self) -> dict[str, Any]:
+            return {**super().as_dict(), **self.extra}
+
+    return LocalJob
+
+
+@cache
+def job_attributes() -> frozenset[str]:
+    """Return the definition attributes of moto's job: its constructor's parameters, which it stores as given."""
+    from moto.glue.models import FakeJob
+
+    return frozenset(inspect.signature(FakeJob.__init__).parameters) - {"self", "name", "tags", "backend"}
+
+
+def utcnow() -> datetime.datetime:
+    """Return moto's "now" for job timestamps (naive UTC)."""
+    from moto.core.utils import utcnow as moto_utcnow
+
+    return moto_utcnow()
+
+
 def glue_backends() -> Any:
     """Return moto's Glue backends (account -> region -> backend)."""
     from moto.glue.models import glue_backends as backends
@@ -75,11 +110,27 @@ def glue_backends() -> Any:
 
 
 def reset_account(account: str) -> None:
-    """Forget every Glue job and run of ``account``, in every region."""
+    """Forget every Glue job and run of ``account``, in every region, and its S3 buckets and IAM entities."""
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
     glue_backends()[account].reset()
+    if account in iam_backends:
+        iam_backends[account].reset()
+    # Not moto's S3 reset: it closes the objects of every account, other local Glues' too.
+    for backend in s3_backends.get(account, {}).values():
+        for name, bucket in list(backend.buckets.items()):
+            for _, versions in bucket.keys.lists():
+                for key in versions:
+                    if hasattr(key, "dispose"):  # delete markers hold no file
+                        key.dispose()
+            for part in bucket.multiparts.values():
+                part.dispose()
+            s3_backends.bucket_accounts.pop(name, None)
+            del backend.buckets[name]
 
 
-# The two Glue operations the local Glue answers itself.
+# The two run operations the local Glue answers itself (the job definition ones are in _jobs).
 
 
 def start_job_run(account: str, region: str, body: Mapping[str, Any], clock: Callable[[], float]) -> dict[str, Any]:
@@ -90,7 +141,7 @@ def start_job_run(account: str, region: str, body: Mapping[str, Any], clock: Cal
     :param body: the StartJobRun request.
     :param clock: the local Glue's clock.
     """
-    job = _job(glue_backends()[account][region], body.get("JobName"))
+    job = job_named(glue_backends()[account][region], body.get("JobName"))
     _check_start_request(body)
     arguments = {**job.default_arguments, **(body.get("Arguments") or {})}
     arguments.update(job.non_overridable_arguments or {})
@@ -141,7 +192,7 @@ def batch_stop_job_run(account: str, region: str, body: Mapping[str, Any], now: 
     :param body: the BatchStopJobRun request.
     :param now: the local Glue's clock.
     """
-    job = _job(glue_backends()[account][region], body.get("JobName"))
+    job = job_named(glue_backends()[account][region], body.get("JobName"))
     run_ids = body.get("JobRunIds") or []
     if not 1 <= len(run_ids) <= 25:
         raise _GlueError("InvalidInputException", "JobRunIds must hold between 1 and 25 run ids")
@@ -185,39 +236,6 @@ def mark_first_reads(account: str, region: str, job_name: object, run_ids: Itera
 # The control API's reads and writes.
 
 
-def create_job(
-    account: str,
-    region: str,
-    *,
-    name: str,
-    max_concurrent_runs: int,
-    default_arguments: dict[str, str],
-    timeout: int | None,
-    glue_version: str,
-    worker_type: str | None,
-    number_of_workers: int | None,
-) -> None:
-    """Create (or, like moto's CreateJob, replace) a job on moto's backend, with the fields Glue needs."""
-    unset = (
-        *("description", "log_uri", "non_overridable_arguments", "connections", "allocated_capacity"),
-        *("max_capacity", "security_configuration", "tags", "notification_property"),
-        *("code_gen_configuration_nodes", "execution_class", "source_control_details"),
-    )
-    glue_backends()[account][region].create_job(
-        **dict.fromkeys(unset),
-        name=name,
-        role=f"arn:aws:iam::{account}:role/local-glue",
-        command={"Name": "glueetl", "ScriptLocation": f"s3://local-glue/{name}.py", "PythonVersion": "3"},
-        execution_property={"MaxConcurrentRuns": max_concurrent_runs},
-        default_arguments=default_arguments,
-        max_retries=0,
-        timeout=timeout,
-        glue_version=glue_version,
-        worker_type=worker_type,
-        number_of_workers=number_of_workers,
-    )
-
-
 def set_run_state(
     account: str, region: str, job_name: str, run_id: str, state: str, message: str | None, now: float
 ) -> None:
@@ -247,7 +265,8 @@ def _control_job(account: str, region: str, job_name: str) -> Any:
     return jobs[job_name]
 
 
-def _job(backend: Any, name: object) -> Any:
+def job_named(backend: Any, name: object) -> Any:
+    """Return a job of a backend; raise EntityNotFoundException if there is none."""
     if not isinstance(name, str) or name not in backend.jobs:
         raise _GlueError("EntityNotFoundException", f"Job {name} not found.")
     return backend.jobs[name]

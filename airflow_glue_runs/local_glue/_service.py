@@ -1,7 +1,8 @@
 """The local Glue's WSGI middleware in front of moto: routing, counters, faults, paging tokens, the control API.
 
-It reaches moto's Glue objects only through ``_moto`` and moto's WSGI app (handed in), and CloudWatch Logs
-through ``_logs``.
+It reaches moto's Glue objects only through ``_moto`` and ``_jobs`` and moto's WSGI app (handed in), and
+CloudWatch Logs through ``_logs``. Other services' requests (S3, STS, IAM...) go to moto in this local Glue's
+account; S3, STS and IAM calls are counted by the names ``_operations`` gives them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from typing import Any
 
 from airflow_glue_runs.local_glue._faults import FAULT_KINDS, _Faults, drop_connection, fault_answer
 from airflow_glue_runs.local_glue._http import discard, respond
+from airflow_glue_runs.local_glue._jobs import (
+    TAG_OPERATIONS,
+    check_tagged_job,
+    control_create_job,
+    create_job,
+    delete_job,
+    update_job,
+)
 from airflow_glue_runs.local_glue._logs import (
     LOG_LINES_ARGUMENT,
     LOGS_TARGET_PREFIX,
@@ -31,7 +40,6 @@ from airflow_glue_runs.local_glue._logs import (
 )
 from airflow_glue_runs.local_glue._moto import (
     batch_stop_job_run,
-    create_job,
     first_reads,
     glue_backends,
     mark_first_reads,
@@ -40,6 +48,7 @@ from airflow_glue_runs.local_glue._moto import (
     set_run_state,
     start_job_run,
 )
+from airflow_glue_runs.local_glue._operations import operation_name
 from airflow_glue_runs.local_glue._rules import _WORKER_TYPES, JOB_RUN_STATES, _choice, _GlueError, _Plan
 
 _CONTROL_PATH = "/_local_glue/"
@@ -89,7 +98,7 @@ class _Service:
         if target.startswith(LOGS_TARGET_PREFIX):
             return self._logs_request(target.removeprefix(LOGS_TARGET_PREFIX), environ, start_response)
         if not target.startswith("AWSGlue."):  # other services and moto's own API pass through
-            return self.moto_app(environ, start_response)
+            return self._pass_through(path, environ, start_response)
         operation = target.removeprefix("AWSGlue.")
         environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account  # moto reads the account from this header
         region = self._region(environ)
@@ -104,6 +113,16 @@ class _Service:
             if fault is not None:
                 return fault_answer(fault, environ, start_response)
             return self._answer(operation, region, environ, start_response)
+
+    def _pass_through(self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Let moto answer another service's request in this local Glue's account; count S3, STS and IAM calls."""
+        if not path.startswith("/moto-api/"):
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account  # STS answers this account, S3 keeps buckets in it
+            operation = operation_name(environ)
+            if operation is not None:
+                with self.lock:
+                    self.call_counts[operation] += 1
+        return self.moto_app(environ, start_response)
 
     def _region(self, environ: Mapping[str, Any]) -> str:
         """Return the region a request was signed for (this local Glue's region if unsigned)."""
@@ -129,13 +148,14 @@ class _Service:
         self, operation: str, region: str, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         try:
-            if operation == "StartJobRun":
-                body = json.loads(environ["wsgi.input"].read() or b"{}")
-                return respond(start_response, 200, start_job_run(self.account, region, body, self.clock))
-            if operation == "BatchStopJobRun":
-                body = json.loads(environ["wsgi.input"].read() or b"{}")
-                return respond(start_response, 200, batch_stop_job_run(self.account, region, body, self.clock()))
-            request = _opaque_token(environ["wsgi.input"].read(), wrap=False)
+            own = self._own_operation(operation)
+            request = environ["wsgi.input"].read()
+            if own is not None or operation in TAG_OPERATIONS:
+                body = json.loads(request or b"{}")
+                if own is not None:
+                    return respond(start_response, 200, own(self.account, region, body))
+                check_tagged_job(self.account, region, body)  # then moto answers
+            request = _opaque_token(request, wrap=False)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(request), str(len(request))
             answer = b"".join(self.moto_app(environ, start_response))
             if operation in ("GetJobRun", "GetJobRuns"):
@@ -144,6 +164,14 @@ class _Service:
         except _GlueError as error:
             payload = {"__type": error.code, "message": error.message}
             return respond(start_response, error.status, payload)
+
+    def _own_operation(self, operation: str) -> Callable[[str, str, Mapping[str, Any]], dict[str, Any]] | None:
+        """Return the local Glue's own answer to a Glue operation (None: moto answers)."""
+        if operation == "StartJobRun":
+            return lambda account, region, body: start_job_run(account, region, body, self.clock)
+        if operation == "BatchStopJobRun":
+            return lambda account, region, body: batch_stop_job_run(account, region, body, self.clock())
+        return {"CreateJob": create_job, "UpdateJob": update_job, "DeleteJob": delete_job}.get(operation)
 
     def _mark_first_reads(self, region: str, request: bytes, answer: bytes) -> None:
         """Record when a client first saw each run of a GetJobRun answer or GetJobRuns page (not on errors)."""
@@ -209,6 +237,7 @@ class _Service:
         glue_version: str = "4.0",
         worker_type: str | None = "G.1X",
         number_of_workers: int | None = 2,
+        non_overridable_arguments: dict[str, str] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string; got {name!r}")
@@ -216,19 +245,22 @@ class _Service:
             raise ValueError(f"max_concurrent_runs must be a positive integer; got {max_concurrent_runs!r}")
         if worker_type is not None:
             _choice("worker_type", worker_type, _WORKER_TYPES)
-        _Plan.from_arguments(default_arguments or {})  # a bad plan fails here, not at the first StartJobRun
-        parse_log_lines((default_arguments or {}).get(LOG_LINES_ARGUMENT, "[]"))
-        create_job(
-            self.account,
-            self.region,
-            name=name,
-            max_concurrent_runs=max_concurrent_runs,
-            default_arguments=dict(default_arguments or {}),
-            timeout=timeout,
-            glue_version=glue_version,
-            worker_type=worker_type,
-            number_of_workers=number_of_workers,
-        )
+        arguments = {**(default_arguments or {}), **(non_overridable_arguments or {})}
+        _Plan.from_arguments(arguments)  # a bad plan fails here, not at the first StartJobRun
+        parse_log_lines(arguments.get(LOG_LINES_ARGUMENT, "[]"))
+        definition = {
+            "Role": f"arn:aws:iam::{self.account}:role/local-glue",
+            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://local-glue/{name}.py", "PythonVersion": "3"},
+            "ExecutionProperty": {"MaxConcurrentRuns": max_concurrent_runs},
+            "DefaultArguments": dict(default_arguments or {}),
+            "NonOverridableArguments": dict(non_overridable_arguments) if non_overridable_arguments else None,
+            "Timeout": timeout,
+            "GlueVersion": glue_version,
+            "WorkerType": worker_type,
+            "NumberOfWorkers": number_of_workers if worker_type is not None else None,  # None: a MaxCapacity job
+        }
+        definition = {field: value for field, value in definition.items() if value is not None}
+        control_create_job(self.account, self.region, name, definition)
 
     def _control_request(self, method: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         try:
