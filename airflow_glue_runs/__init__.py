@@ -36,5 +36,5 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.operators"]}],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.sensors"]}],
         "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.triggers"]}],
-        "extra-links": ["airflow_glue_runs.links.GlueJobRunLink"],
+        "extra-links": ["airflow_glue_runs.links.GlueJobRunLink", "airflow_glue_runs.links.GlueJobLink"],
     }

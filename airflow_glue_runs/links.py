@@ -1,4 +1,7 @@
-"""The "Glue job run" extra link: the run's page in the AWS console, for the connection's region and partition."""
+"""The extra links "Glue job run" and "Glue job": console pages for the connection's region and partition.
+
+"Glue job run" is the run's page (the run operator and sensor); "Glue job" the job's (the definition operator).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperatorLink
 
-from airflow_glue_runs._internal.console import console_url
+from airflow_glue_runs._internal.console import console_url, job_console_url
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
     from airflow.sdk.types import TaskInstanceKey
 
-__all__ = ["LINK_XCOM_KEY", "GlueJobRunLink", "link_target"]
+__all__ = ["JOB_LINK_XCOM_KEY", "LINK_XCOM_KEY", "GlueJobLink", "GlueJobRunLink", "link_target"]
 
 LINK_XCOM_KEY = "glue_job_run_link"
 """XCom the operator pushes as soon as the run id is known: ``{"region_name", "job_name", "run_id"}``."""
+JOB_LINK_XCOM_KEY = "glue_job_link"
+"""XCom ``GlueJobDefinitionOperator`` pushes before it reads the job: ``{"region_name", "job_name"}``."""
 
 
 def link_target(region_name: str, job_name: str, run_id: str) -> dict[str, str]:
@@ -42,5 +47,23 @@ class GlueJobRunLink(BaseOperatorLink):
             return ""
         try:
             return console_url(str(target["region_name"]), str(target["job_name"]), str(target["run_id"]))
+        except KeyError:
+            return ""
+
+
+class GlueJobLink(BaseOperatorLink):
+    """Link a job-definition task to its Glue job in the AWS console (Glue Studio's job page)."""
+
+    name = "Glue job"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        """Return the console URL of the task's job, or ``""`` before the task has run."""
+        from airflow.sdk.execution_time.xcom import XCom
+
+        target: Any = XCom.get_value(ti_key=ti_key, key=JOB_LINK_XCOM_KEY)
+        if not isinstance(target, dict):
+            return ""
+        try:
+            return job_console_url(str(target["region_name"]), str(target["job_name"]))
         except KeyError:
             return ""

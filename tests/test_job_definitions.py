@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from operator_fakes import FakeTI
 
 from airflow_glue_runs.exceptions import GlueJobDefinitionError, GlueJobRunParameterError
 from airflow_glue_runs.hooks import GlueJobRunHook
@@ -68,9 +69,9 @@ def operator(script: Path, bucket: str, **spec: Any) -> GlueJobDefinitionOperato
     return GlueJobDefinitionOperator(task_id="define", job_name=JOB, script_bucket=bucket, **values)
 
 
-def define(op: GlueJobDefinitionOperator) -> dict[str, Any]:
+def define(op: GlueJobDefinitionOperator, ti: FakeTI | None = None) -> dict[str, Any]:
     op.render_template_fields({})  # type: ignore[arg-type]
-    result: dict[str, Any] = op.execute({})  # type: ignore[arg-type]
+    result: dict[str, Any] = op.execute({"ti": ti or FakeTI()})  # type: ignore[typeddict-item]
     return result
 
 
@@ -80,8 +81,10 @@ def writes(glue: LocalGlue) -> dict[str, int]:
 
 def test_creates_the_job_from_a_local_script(glue: LocalGlue, bucket: str, script: Path) -> None:
     """A missing job is created with its tags; the script goes to a content-addressed key, uploaded once."""
-    result = define(operator(script, bucket))
+    ti = FakeTI()
+    result = define(operator(script, bucket), ti)
     assert result["action"] == "created"
+    assert ti.xcom("glue_job_link") == {"region_name": glue.region_name, "job_name": JOB}
     job = glue.client().get_job(JobName=JOB)["Job"]
     location = job["Command"]["ScriptLocation"]
     assert location == result["script_location"]
@@ -323,3 +326,17 @@ def test_a_missing_s3_script_fails_before_the_job_is_written(glue: LocalGlue, bu
     with pytest.raises(GlueJobDefinitionError, match=r"nowhere/etl\.py"):
         define(operator(script, bucket, command={"name": "glueetl", "script": missing}))
     assert writes(glue) == {}
+
+
+def test_an_update_glue_did_not_take_fails_the_task(glue: LocalGlue, bucket: str, script: Path) -> None:
+    """When the job read back after UpdateJob does not hold a declared field, the task fails naming the field."""
+
+    class IgnoredUpdateHook(GlueJobRunHook):
+        def update_job(self, job_name: str, job_update: Any) -> None:
+            super().update_job(job_name, {**job_update, "NumberOfWorkers": 2})  # as if Glue kept the old size
+
+    define(operator(script, bucket))
+    op = operator(script, bucket, number_of_workers=6)
+    op.__dict__["hook"] = IgnoredUpdateHook(aws_conn_id="aws_default")
+    with pytest.raises(GlueJobDefinitionError, match="number_of_workers: 2 -> 6"):
+        define(op)

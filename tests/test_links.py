@@ -1,4 +1,4 @@
-"""The "Glue job run" extra link: console URLs per region and partition, read from the operator's XCom."""
+"""The "Glue job run" and "Glue job" extra links: console URLs per region and partition, read from XCom."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from airflow.sdk.execution_time.xcom import XCom
 
 from airflow_glue_runs import get_provider_info
-from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
-from airflow_glue_runs.operators import GlueJobRunOperator
+from airflow_glue_runs.links import JOB_LINK_XCOM_KEY, LINK_XCOM_KEY, GlueJobLink, GlueJobRunLink, link_target
+from airflow_glue_runs.operators import GlueJobDefinitionOperator, GlueJobRunOperator
 
 
 def _link_for(value: Any) -> str:
@@ -52,3 +52,17 @@ def test_link_is_registered() -> None:
     assert GlueJobRunLink().name == "Glue job run"
     assert any(isinstance(link, GlueJobRunLink) for link in GlueJobRunOperator.operator_extra_links)
     assert "airflow_glue_runs.links.GlueJobRunLink" in get_provider_info()["extra-links"]
+
+
+def test_the_job_link_points_at_the_job_and_is_registered() -> None:
+    """The "Glue job" link of the definition task is the job's Glue Studio page; empty before the task ran."""
+    op = GlueJobDefinitionOperator(task_id="define", job_name="nightly etl")
+    with mock.patch.object(XCom, "get_value", autospec=True, return_value=None):
+        assert GlueJobLink().get_link(op, ti_key=mock.sentinel.ti_key) == ""
+    target = {"region_name": "cn-north-1", "job_name": "nightly etl"}
+    with mock.patch.object(XCom, "get_value", autospec=True, return_value=target) as get_value:
+        link = GlueJobLink().get_link(op, ti_key=mock.sentinel.ti_key)
+    get_value.assert_called_once_with(ti_key=mock.sentinel.ti_key, key=JOB_LINK_XCOM_KEY)
+    assert link == "https://console.amazonaws.cn/gluestudio/home?region=cn-north-1#/editor/job/nightly%20etl/details"
+    assert any(isinstance(link, GlueJobLink) for link in GlueJobDefinitionOperator.operator_extra_links)
+    assert "airflow_glue_runs.links.GlueJobLink" in get_provider_info()["extra-links"]

@@ -1,10 +1,10 @@
-"""Links to a Glue job run's page in the AWS console, for the right partition."""
+"""Links to a Glue job's and a job run's page in the AWS console, for the right partition."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["console_url"]
+__all__ = ["console_url", "job_console_url"]
 
 
 def _console_host(region: str) -> str:
@@ -20,3 +20,9 @@ def console_url(region: str, job_name: str, run_id: str) -> str:
     job = quote(job_name, safe="")
     run = quote(run_id, safe="")
     return f"https://{_console_host(region)}/gluestudio/home?region={region}#/job/{job}/run/{run}"
+
+
+def job_console_url(region: str, job_name: str) -> str:
+    """Return the Glue Studio page of the job ``job_name`` (its details tab) in ``region``."""
+    job = quote(job_name, safe="")
+    return f"https://{_console_host(region)}/gluestudio/home?region={region}#/editor/job/{job}/details"

@@ -23,6 +23,7 @@ from airflow_glue_runs._internal.run.secrets import scrubbed
 from airflow_glue_runs._internal.start.arguments import check_secret_arguments, prepare_arguments, secret_name_rule
 from airflow_glue_runs._internal.start.options import check_botocore_config, check_flag, check_seconds
 from airflow_glue_runs._internal.start.request import check_choice
+from airflow_glue_runs.links import JOB_LINK_XCOM_KEY, GlueJobLink
 
 if TYPE_CHECKING:
     import jinja2
@@ -108,6 +109,7 @@ class GlueJobDefinitionOperator(BaseOperator):
         "tags": "json",
         "extra_job_fields": "json",
     }
+    operator_extra_links = (GlueJobLink(),)
     ui_color = "#e4f0e8"
 
     def __init__(
@@ -237,6 +239,9 @@ class GlueJobDefinitionOperator(BaseOperator):
             secret=secret_name_rule(self.secret_arguments),
         )
         local_script(spec, options)  # a missing file or bucket fails here, before any AWS call
+        if self.do_xcom_push:
+            target = {"region_name": self.hook.conn_region_name, "job_name": spec.job_name}
+            context["ti"].xcom_push(key=JOB_LINK_XCOM_KEY, value=target)
         redactor = Redactor(self._secret_values)
         with scrubbed(lambda: redactor):
             result = JobReconciler(self.hook, spec, options, self.log).run()
