@@ -134,3 +134,15 @@ def test_a_change_line_reads_field_old_new() -> None:
     """The log line of a change is `field: old -> new`, with (unset) for a missing value."""
     assert FieldChange("number_of_workers", 2, 5).line() == "number_of_workers: 2 -> 5"
     assert FieldChange("tags['team']", None, "data").line() == "tags['team']: (unset) -> \"data\""
+
+
+def test_a_command_without_a_name_keeps_the_jobs_command_and_creates_glueetl() -> None:
+    """A command mapping without a name declares no name: an update keeps the job's (here pythonshell), and a new
+    job is created as glueetl, Glue's default."""
+    shell = {**CURRENT, "Command": {"Name": "pythonshell", "ScriptLocation": "s3://b/etl.py"}}
+    spec = build_job_spec("etl", {"command": {"script": "s3://b/v2.py"}, "role": "GlueJobRole"})
+    assert job_update(spec.declared_fields(), shell)["Command"]["Name"] == "pythonshell"
+    assert compare(spec.declared_fields(), shell, secret=never_secret) == [
+        FieldChange("command.script", "s3://b/etl.py", "s3://b/v2.py")
+    ]
+    assert spec.create_request()["Command"] == {"Name": "glueetl", "ScriptLocation": "s3://b/v2.py"}

@@ -143,7 +143,7 @@ def test_role_names_and_arns_are_sent_as_declared(role: str) -> None:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ({"script": SCRIPT}, CommandSpec("glueetl", SCRIPT, None, None)),
+        ({"script": SCRIPT}, CommandSpec(None, SCRIPT, None, None)),
         (
             {"Name": "pythonshell", "ScriptLocation": SCRIPT, "PythonVersion": "3.9"},
             CommandSpec("pythonshell", SCRIPT, "3.9", None),
@@ -154,7 +154,8 @@ def test_role_names_and_arns_are_sent_as_declared(role: str) -> None:
     ],
 )
 def test_command_mapping_aliases_and_json(command: object, expected: CommandSpec) -> None:
-    """The command takes snake_case keys, the API's PascalCase keys, or JSON text; versions become text."""
+    """The command takes snake_case keys, the API's PascalCase keys, or JSON text; versions become text; a name
+    left out is not declared."""
     assert spec(command=command).command == expected
 
 

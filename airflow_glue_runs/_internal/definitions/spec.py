@@ -56,13 +56,14 @@ _NOT_PLAIN = frozenset({"command", "max_concurrent_runs", "connections", "notify
 class CommandSpec:
     """The job's command (JobCommand): what runs, and where its script is.
 
-    :param name: one of :data:`COMMAND_NAMES`; ``glueetl`` when the spec's mapping leaves it out.
+    :param name: one of :data:`COMMAND_NAMES`; ``None`` when the spec's mapping leaves it out (an existing job keeps
+        its command; a new one is ``glueetl``, as Glue makes it).
     :param script: a local path or an ``s3://`` URI, as declared (a local file is uploaded by the operator).
     :param python_version: ``"3"``, ``"3.9"`` (or ``"2"`` for old Spark jobs), as text.
     :param runtime: the Ray runtime of a glueray job, e.g. ``"Ray2.4"``.
     """
 
-    name: str
+    name: str | None = None
     script: str | None = None
     python_version: str | None = None
     runtime: str | None = None
@@ -155,6 +156,7 @@ class JobSpec:
             {"role": self.role, "command": command, "worker_type": self.worker_type}, script_location=script_location
         )
         request = {"Name": self.job_name, **self.declared_fields(script_location)}
+        request["Command"] = {"Name": "glueetl", **request["Command"]}  # Glue's default command when none is named
         if self.tags is not None:
             request["Tags"] = dict(self.tags)
         return request

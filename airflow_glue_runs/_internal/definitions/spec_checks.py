@@ -210,7 +210,8 @@ def to_command(value: object) -> dict[str, str | None]:
     """Read ``command``: a mapping (or JSON text of one) with ``name``, ``script``, ``python_version``, ``runtime``.
 
     The API's own keys (``Name``, ``ScriptLocation``, ``PythonVersion``, ``Runtime``) are accepted too, as users copy
-    them from ``create_job_kwargs``. ``name`` defaults to ``glueetl``, as in Glue.
+    them from ``create_job_kwargs``. ``name`` stays ``None`` when left out: an existing job keeps its command name,
+    and a new job gets Glue's default, ``glueetl``.
     """
     mapping = _json_object("command", value, "a mapping with name, script, python_version, runtime (or JSON text)")
     assert isinstance(mapping, Mapping)
@@ -225,7 +226,7 @@ def to_command(value: object) -> dict[str, str | None]:
         read[field] = item
     name = read.get("name")
     command: dict[str, str | None] = {
-        "name": "glueetl" if name is None else check_choice("command.name", name, COMMAND_NAMES),
+        "name": None if name is None else check_choice("command.name", name, COMMAND_NAMES),
         "script": None,
         "python_version": None,
         "runtime": None,
