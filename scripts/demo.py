@@ -9,6 +9,7 @@ DPU-seconds and console link, and stops everything it started. Exit status 0 mea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -51,6 +52,8 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
 }
 # S3 buckets of the local Glue (the job-definition DAG uploads its script to the first).
 DEMO_BUCKETS: tuple[str, ...] = ("demo-glue-scripts",)
+# IAM roles of the local Glue (the Amazon-migration DAG names its job's role).
+DEMO_ROLES: tuple[str, ...] = ("GlueJobRole",)
 # What each example DAG is expected to end as, and which tasks may fail (the queuing DAG fails on purpose).
 EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_daily": ("success", set()),
@@ -58,25 +61,29 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_sensor": ("success", set()),
     "example_glue_queuing": ("success", {"impatient"}),  # the leaf task succeeds; impatient fails on purpose
     "example_glue_job_definition": ("success", set()),
+    "example_glue_amazon_migration": ("success", set()),
 }
 LOGICAL_DATE = "2026-01-01"
 
 
 def prepare_local_glue(glue: Any) -> None:
-    """Create the demo's Glue jobs and S3 buckets in a local Glue (``LocalGlue`` or ``LocalGlueControl``)."""
+    """Create the demo's Glue jobs, S3 buckets and IAM roles in a local Glue (``LocalGlue`` or ``LocalGlueControl``)."""
     import boto3
 
     for name, spec in DEMO_JOBS.items():
         glue.create_job(name, **spec)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    s3 = boto3.client("s3", endpoint_url=glue.endpoint_url, region_name=glue.region_name, **credentials)
     for bucket in DEMO_BUCKETS:
         s3.create_bucket(Bucket=bucket)
+    iam = boto3.client("iam", endpoint_url=glue.endpoint_url, region_name=glue.region_name, **credentials)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    for role in DEMO_ROLES:
+        with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
 
 
 def airflow_env(home: Path, connection: str) -> dict[str, str]:

@@ -124,3 +124,31 @@ def test_example_dag_runs_to_its_expected_result(
                 assert summary["state"] == "SUCCEEDED", where
     for job, ids in run_ids.items():
         assert glue.run_count(job) == len(ids), f"{job}: runs in Glue beyond those the tasks reported"
+
+
+@pytest.mark.slow
+def test_the_amazon_example_runs_twice_without_recreating_the_job(
+    glue: LocalGlue, airflow_db: Path, tmp_path: Path
+) -> None:
+    """The Amazon provider's example steps, run twice: one CreateJob, two runs, the script uploaded by its own task."""
+    dag_id = "example_glue_amazon_migration"
+    demo.prepare_local_glue(glue)
+    glue.reset_counters()
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS)}
+    for day, logical_date in enumerate(("2026-02-01", "2026-02-02"), start=1):
+        log_path = tmp_path / f"{dag_id}-{day}.log"
+        with log_path.open("wb") as log:
+            subprocess.run(
+                [AIRFLOW, "dags", "test", dag_id, logical_date],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=600,
+            )
+        state, tasks = _results(dag_id)
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
+        assert state == "success", f"run {day}: {tasks}\n{tail}"
+        calls = glue.calls()
+        assert calls.get("CreateJob", 0) == 1, f"run {day}: {calls}"
+        assert (calls["StartJobRun"], calls["PutObject"]) == (day, day), f"run {day}: {calls}"
+    assert glue.run_count("demo-amazon-migration-etl") == 2

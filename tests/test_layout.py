@@ -26,6 +26,7 @@ PUBLIC_MODULES = (
     "airflow_glue_runs",
     "airflow_glue_runs.hooks",
     "airflow_glue_runs.operators",
+    "airflow_glue_runs.amazon",
     "airflow_glue_runs.sensors",
     "airflow_glue_runs.triggers",
     "airflow_glue_runs.links",

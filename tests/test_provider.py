@@ -33,13 +33,14 @@ def test_entry_point_is_registered() -> None:
 
 
 def test_public_modules_import_without_aws_sdks() -> None:
-    """Importing the operator, sensor and trigger modules loads no AWS SDK.
+    """Importing the operator, sensor, trigger and Amazon-compatible modules loads no AWS SDK.
 
     DAG files import the operator at parse time, and the triggerer imports the trigger class on its event loop,
     where a 0.5 s botocore import would stall every other trigger.
     """
     code = (
-        "import sys, airflow_glue_runs.operators, airflow_glue_runs.sensors, airflow_glue_runs.triggers;"
+        "import sys, airflow_glue_runs.operators, airflow_glue_runs.sensors, airflow_glue_runs.triggers,"
+        " airflow_glue_runs.amazon;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('aiobotocore', 'aiohttp', 'moto', 'boto3', 'botocore')))"
     )
