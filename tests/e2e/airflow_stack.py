@@ -332,6 +332,29 @@ class AirflowStack:
         files = sorted(folder.glob(f"attempt={try_number}.log*"))
         return "\n".join(path.read_text(errors="replace") for path in files)
 
+    def trigger_log_lines(
+        self, dag_id: str, run_id: str, task_id: str, *, try_number: int, map_index: int = -1
+    ) -> list[str]:
+        """Return the lines the triggers of a task try logged, in whichever triggerer ran them.
+
+        A triggerer writes a trigger's lines to the task's trigger log while it holds the trigger and to its own log
+        once it has let the trigger go; the two travel on different pipes, so a trigger's last lines (Airflow's
+        "Trigger fired event", "Trigger cancelled by user action...") may land in either. Lines of a triggerer's own
+        log are picked by the trigger's name, ``dag/run/task/map_index/try_number (ID n)``.
+        """
+        name = f"{dag_id}/{run_id}/{task_id}/{map_index}/{try_number} (ID "
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        if map_index >= 0:
+            folder /= f"map_index={map_index}"
+        lines = [
+            line
+            for path in sorted(folder.glob(f"attempt={try_number}.log.trigger.*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+        ]
+        for triggerer in self.triggerers:
+            lines += [line for line in self.log_text(triggerer).splitlines() if name in line]
+        return lines
+
     # ---- REST API --------------------------------------------------------------------------------------------
 
     def api(self, method: str, path: str, body: object = None, *, params: Mapping[str, Any] | None = None) -> Any:

@@ -9,7 +9,6 @@ the timing. The tests run in order on that stack: the second triggerer is the on
 from __future__ import annotations
 
 import contextlib
-import re
 import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ FANOUT = "example_glue_fanout"
 FIRST, SECOND = "triggerer-1", "triggerer-2"
 RUNS = 12
 FIRST_CAPACITY = 6
-FIRED = "Trigger fired event"  # Airflow's own line, in the trigger's log
+FIRED = "Trigger fired event"  # Airflow's own line, once per event
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +86,12 @@ def trigger_view(stack: AirflowStack, run_id: str) -> dict[int, tuple[str, int |
     return {i: (ti["state"], holder(ti)) for i, ti in partition_tis(stack, run_id).items()}
 
 
+def fired_events(stack: AirflowStack, run_id: str, map_index: int) -> int:
+    """Return how many events the triggers of a mapped task's first try fired, in either triggerer."""
+    lines = stack.trigger_log_lines(FANOUT, run_id, "process_partition", try_number=1, map_index=map_index)
+    return sum(FIRED in line for line in lines)
+
+
 def start_calls(glue: LocalGlue) -> int:
     """Return how many StartJobRun calls the local Glue answered since its counters were reset."""
     return glue.calls().get("StartJobRun", 0)
@@ -130,7 +135,7 @@ def test_two_triggerers_share_waits_and_survive_a_kill(
         describe=lambda: trigger_view(stack, run_id),
     )
     stack.start_service(SECOND)
-    (second,) = wait_for(lambda: stack.alive_triggerer_ids() - {first}, timeout=60, what="triggerer-2 to heartbeat")
+    (second,) = wait_for(lambda: stack.alive_triggerer_ids() - {first}, timeout=90, what="triggerer-2 to heartbeat")
 
     def all_held() -> dict[int, int] | None:
         held = {i: triggerer for i, (_, triggerer) in trigger_view(stack, run_id).items()}
@@ -182,13 +187,12 @@ def test_two_triggerers_share_waits_and_survive_a_kill(
     assert job_run_ids(stack_glue, job) == set(glue_runs.values())
 
     # Every wait fired exactly one event, wherever it ran; triggerer-1's waits ran again in triggerer-2.
+    folder = stack.home / "logs" / f"dag_id={FANOUT}" / f"run_id={run_id}" / "task_id=process_partition"
     for i in range(RUNS):
-        log = stack.task_log_text(FANOUT, run_id, "process_partition", try_number=1, map_index=i)
-        assert len(re.findall(FIRED, log)) == 1, f"map index {i}:\n{log}"
-        folder = stack.home / "logs" / f"dag_id={FANOUT}" / f"run_id={run_id}" / "task_id=process_partition"
+        assert fired_events(stack, run_id, i) == 1, i
         trigger_logs = {path.name for path in (folder / f"map_index={i}").glob("attempt=1.log.trigger.*.log")}
-        expected = {second} | ({first} if i in on_first else set())
-        assert trigger_logs == {f"attempt=1.log.trigger.{t}.log" for t in expected}, i
+        ran_in = {second} | ({first} if i in on_first else set())
+        assert trigger_logs == {f"attempt=1.log.trigger.{t}.log" for t in ran_in}, i
 
 
 def test_scheduler_killed_mid_wait(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
@@ -199,12 +203,11 @@ def test_scheduler_killed_mid_wait(report_stack_on_failure: AirflowStack, stack_
     stack_glue.create_job(job, max_concurrent_runs=len(partitions), default_arguments={"--local-glue-duration": "600"})
     stack_glue.reset_counters()
     stack.wait_dag_parsed([FANOUT])
-    alive = stack.alive_triggerer_ids()
     run_id = stack.trigger(FANOUT, {"job_name": job, "partitions": partitions})
 
     def all_held() -> bool:
         view = trigger_view(stack, run_id)
-        return len(view) == len(partitions) and all(h in alive for _, h in view.values())
+        return len(view) == len(partitions) and None not in {triggerer for _, triggerer in view.values()}
 
     wait_for(all_held, timeout=120, what="every run held by a triggerer", describe=lambda: trigger_view(stack, run_id))
     glue_runs = {i: str(stack.xcom(FANOUT, run_id, "process_partition", RUN_ID_KEY, map_index=i)) for i in range(3)}
