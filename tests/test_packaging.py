@@ -57,6 +57,8 @@ def test_sdist_holds_what_the_tests_need(dist: Path) -> None:
         "tests/airflow_versions.py",
         "tests/e2e/conftest.py",
         "tests/e2e/airflow_stack.py",
+        "tests/e2e/postgres_server.py",
+        "tests/e2e/scenarios.py",
         "constraints/airflow-3.3.txt",
         "scripts/demo.py",
     }

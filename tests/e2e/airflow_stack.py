@@ -1,10 +1,11 @@
-"""A real Airflow stack for end-to-end tests: api-server, scheduler, dag-processor and triggerer on SQLite.
+"""A real Airflow stack for end-to-end tests: api-server, scheduler, dag-processor and triggerer(s).
 
-Every process binds 127.0.0.1 only (the api-server on a free port; scheduler and triggerer run with ``-s`` so no
-log server listens), runs in its own process group and is stopped by :meth:`AirflowStack.stop` (SIGTERM to the
-group, SIGKILL after a grace period). Tests talk to the stack through the REST API (``/api/v2``; the simple auth
-manager lets everyone in as admin) and the ``airflow`` CLI, and wait with :func:`wait_for`: bounded polling of an
-observable condition.
+The metadata database is SQLite in the stack's home unless a database URL is given (PostgreSQL: see
+``postgres_server.py``); one triggerer unless more are named. Every process binds 127.0.0.1 only (the api-server
+on a free port; scheduler and triggerers run with ``-s`` so no log server listens), runs in its own process group
+and is stopped by :meth:`AirflowStack.stop` (SIGTERM to the group, SIGKILL after a grace period). Tests talk to the
+stack through the REST API (``/api/v2``; the simple auth manager lets everyone in as admin) and the ``airflow``
+CLI, and wait with :func:`wait_for`: bounded polling of an observable condition.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,22 +23,26 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
+
+if TYPE_CHECKING:
+    from airflow_glue_runs.local_glue import LocalGlue
 
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
+E2E_DAGS = Path(__file__).resolve().parent / "dags"
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 FINAL_DAG_RUN_STATES = frozenset({"success", "failed"})
 FINAL_TI_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
-SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+CORE_SERVICES = ("api-server", "scheduler", "dag-processor")
 
 
 class StackError(AssertionError):
@@ -86,6 +92,7 @@ class Service:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     generation: int = 0
+    killed: bool = False  # stopped on purpose by kill_service: not a crash
 
     @property
     def running(self) -> bool:
@@ -133,16 +140,21 @@ def stop_process_groups(
 
 @dataclass
 class AirflowStack:
-    """An Airflow 3 stack in a private ``AIRFLOW_HOME`` with a SQLite DB and the LocalExecutor.
+    """An Airflow 3 stack in a private ``AIRFLOW_HOME`` with the LocalExecutor.
 
-    :param home: the AIRFLOW_HOME (created; holds the DB, logs and one log file per process).
+    :param home: the AIRFLOW_HOME (created; holds the SQLite DB if any, logs and one log file per process).
     :param dags_folder: the DAGs folder the dag-processor parses.
     :param extra_env: more environment for every Airflow process, e.g. ``AIRFLOW_CONN_AWS_DEFAULT``.
+    :param database_url: the metadata database's SQLAlchemy URL (None: SQLite in ``home``).
+    :param triggerers: one entry per triggerer process: its service name and extra ``airflow triggerer``
+        arguments (e.g. ``["--capacity", "6"]``).
     """
 
     home: Path
     dags_folder: Path
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    database_url: str | None = None
+    triggerers: Mapping[str, Sequence[str]] = field(default_factory=lambda: {"triggerer": ()})
     port: int = field(default_factory=free_port)
     services: dict[str, Service] = field(default_factory=dict)
 
@@ -166,7 +178,7 @@ class AirflowStack:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url or f"sqlite:///{self.home / 'airflow.db'}",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.base_url,
@@ -193,8 +205,9 @@ class AirflowStack:
             "api-server": [AIRFLOW, "api-server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
             "scheduler": [AIRFLOW, "scheduler", "--skip-serve-logs"],
             "dag-processor": [AIRFLOW, "dag-processor"],
-            "triggerer": [AIRFLOW, "triggerer", "--skip-serve-logs"],
         }
+        for name, args in self.triggerers.items():
+            argvs[name] = [AIRFLOW, "triggerer", "--skip-serve-logs", *args]
         for name, argv in argvs.items():
             self.services[name] = Service(name, argv, logs / f"{name}.log")
 
@@ -209,10 +222,13 @@ class AirflowStack:
             raise StackError(f"airflow {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def start(self, *, timeout: float = 120) -> AirflowStack:
-        """Migrate the DB, start every process and wait until the API reports them all healthy."""
+    def start(self, *, timeout: float = 120, triggerers: Iterable[str] | None = None) -> AirflowStack:
+        """Migrate the DB, start the processes and wait until the API reports them all healthy.
+
+        :param triggerers: the triggerers to start now (default: all); start the others with :meth:`start_service`.
+        """
         self.cli("db", "migrate", timeout=300)
-        for name in SERVICES:
+        for name in [*CORE_SERVICES, *(self.triggerers if triggerers is None else triggerers)]:
             self.start_service(name)
         self.wait_healthy(timeout=timeout)
         return self
@@ -223,6 +239,7 @@ class AirflowStack:
         if service.running:
             raise StackError(f"{name} is already running")
         service.generation += 1
+        service.killed = False
         with service.log_path.open("ab") as log:
             log.write(f"\n===== start #{service.generation}: {' '.join(service.argv)}\n".encode())
             log.flush()
@@ -240,6 +257,7 @@ class AirflowStack:
         """Send ``sig`` to a process and all its children at once (SIGKILL: a crash) and reap it."""
         service = self.services[name]
         if service.proc is not None:
+            service.killed = True
             stop_process_groups([service.proc], sig=sig)
 
     def stop(self) -> None:
@@ -247,13 +265,16 @@ class AirflowStack:
         stop_process_groups(service.proc for service in self.services.values() if service.proc is not None)
 
     def wait_healthy(self, *, timeout: float = 120) -> dict[str, Any]:
-        """Wait until every process runs and ``/api/v2/monitor/health`` says each component is healthy."""
+        """Wait until every started process runs and ``/api/v2/monitor/health`` says each component is healthy.
+
+        A process that exits (one not stopped by :meth:`kill_service`) fails the wait at once.
+        """
         last: dict[str, Any] = {}
 
         def healthy() -> dict[str, Any] | None:
             nonlocal last
             for service in self.services.values():
-                if not service.running:
+                if service.proc is not None and not service.killed and not service.running:
                     raise StackError(f"{service.name} exited with {service.proc and service.proc.returncode}")
             try:
                 last = self.api("GET", "/api/v2/monitor/health")
@@ -265,6 +286,11 @@ class AirflowStack:
             return last if ok else None
 
         return wait_for(healthy, timeout=timeout, what="a healthy stack", describe=lambda: last)
+
+    def alive_triggerer_ids(self) -> set[int]:
+        """Return the job ids of the triggerers whose heartbeat is recent."""
+        params = {"job_type": "TriggererJob", "is_alive": "true"}
+        return {int(job["id"]) for job in self.api("GET", "/api/v2/jobs", params=params)["jobs"]}
 
     def listening_addresses(self) -> dict[str, set[tuple[str, int]]]:
         """Return the TCP addresses each process of the stack (children included) listens on."""
@@ -305,6 +331,29 @@ class AirflowStack:
             folder /= f"map_index={map_index}"
         files = sorted(folder.glob(f"attempt={try_number}.log*"))
         return "\n".join(path.read_text(errors="replace") for path in files)
+
+    def trigger_log_lines(
+        self, dag_id: str, run_id: str, task_id: str, *, try_number: int, map_index: int = -1
+    ) -> list[str]:
+        """Return the lines the triggers of a task try logged, in whichever triggerer ran them.
+
+        A triggerer writes a trigger's lines to the task's trigger log while it holds the trigger and to its own log
+        once it has let the trigger go; the two travel on different pipes, so a trigger's last lines (Airflow's
+        "Trigger fired event", "Trigger cancelled by user action...") may land in either. Lines of a triggerer's own
+        log are picked by the trigger's name, ``dag/run/task/map_index/try_number (ID n)``.
+        """
+        name = f"{dag_id}/{run_id}/{task_id}/{map_index}/{try_number} (ID "
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        if map_index >= 0:
+            folder /= f"map_index={map_index}"
+        lines = [
+            line
+            for path in sorted(folder.glob(f"attempt={try_number}.log.trigger.*.log"))
+            for line in path.read_text(errors="replace").splitlines()
+        ]
+        for triggerer in self.triggerers:
+            lines += [line for line in self.log_text(triggerer).splitlines() if name in line]
+        return lines
 
     # ---- REST API --------------------------------------------------------------------------------------------
 
@@ -420,6 +469,44 @@ class AirflowStack:
             "reset_dag_runs": True,
         }
         return list(self.api("POST", f"/api/v2/dags/{dag_id}/clearTaskInstances", body)["task_instances"])
+
+
+@contextlib.contextmanager
+def running_stack(
+    base: Path,
+    dag_files: Iterable[Path],
+    glue: LocalGlue,
+    *,
+    start_triggerers: Iterable[str] | None = None,
+    **options: Any,
+) -> Iterator[AirflowStack]:
+    """Start a stack in ``base`` on ``dag_files`` against ``glue``; print its log tails on error; always stop it.
+
+    :param start_triggerers: the triggerers started with the stack (default: all).
+    :param options: more :class:`AirflowStack` arguments (``database_url``, ``triggerers``).
+    """
+    dags = base / "dags"
+    dags.mkdir()
+    for source in dag_files:
+        shutil.copy(source, dags / source.name)
+    stack = AirflowStack(
+        home=base / "home",
+        dags_folder=dags,
+        extra_env={
+            "AIRFLOW_CONN_AWS_DEFAULT": glue.airflow_connection(),
+            "AWS_DEFAULT_REGION": glue.region_name,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
+        **options,
+    )
+    try:
+        stack.start(triggerers=start_triggerers)
+        yield stack
+    except BaseException:
+        print(stack.log_tails())
+        raise
+    finally:
+        stack.stop()
 
 
 def _quote(run_id: str) -> str:

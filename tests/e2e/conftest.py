@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from airflow_stack import AirflowStack
+from airflow_stack import E2E_DAGS, ROOT, AirflowStack, running_stack
 from support import load_demo
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
-
-ROOT = Path(__file__).resolve().parents[2]
-E2E_DAGS = Path(__file__).resolve().parent / "dags"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -41,28 +36,9 @@ def stack_glue() -> Iterator[LocalGlue]:
 @pytest.fixture(scope="module")
 def stack(stack_glue: LocalGlue, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowStack]:
     """Start one Airflow stack for the module with the example DAGs and the e2e DAGs; always stop it."""
-    base = tmp_path_factory.mktemp("airflow-stack")
-    dags = base / "dags"
-    dags.mkdir()
-    for source in [*sorted((ROOT / "example_dags").glob("*.py")), *sorted(E2E_DAGS.glob("*.py"))]:
-        shutil.copy(source, dags / source.name)
-    stack = AirflowStack(
-        home=base / "home",
-        dags_folder=dags,
-        extra_env={
-            "AIRFLOW_CONN_AWS_DEFAULT": stack_glue.airflow_connection(),
-            "AWS_DEFAULT_REGION": stack_glue.region_name,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        },
-    )
-    try:
-        stack.start()
+    dag_files = [*sorted((ROOT / "example_dags").glob("*.py")), *sorted(E2E_DAGS.glob("*.py"))]
+    with running_stack(tmp_path_factory.mktemp("airflow-stack"), dag_files, stack_glue) as stack:
         yield stack
-    except BaseException:
-        print(stack.log_tails())
-        raise
-    finally:
-        stack.stop()
 
 
 @pytest.fixture

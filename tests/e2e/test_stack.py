@@ -12,8 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import psutil
 import pytest
-from airflow_stack import AirflowStack, StackError, wait_for
+from airflow_stack import AirflowStack, wait_for
 from airflow_versions import needs_airflow_3_1, needs_airflow_3_3
+from scenarios import (
+    LINK_NAME,
+    RUN_ID_KEY,
+    SUMMARY_KEY,
+    TRIGGER_CLASSPATH,
+    clear_stops_deferred_run,
+    glue_run,
+    job_run_ids,
+    xcom_or_none,
+)
 from support import cli_json, load_demo
 
 from airflow_glue_runs._internal.console import console_url
@@ -22,40 +32,6 @@ if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
 
 pytestmark = pytest.mark.slow
-
-TRIGGER_CLASSPATH = "airflow_glue_runs.triggers.GlueJobRunTrigger"
-SUMMARY_KEY = (
-    "glue_job_run"  # airflow_glue_runs._internal.run.summary.SUMMARY_XCOM_KEY, spelled out: the DAG author's view
-)
-RUN_ID_KEY = "glue_job_run_id"
-LINK_NAME = "Glue job run"
-
-
-def glue_run(glue: LocalGlue, job_name: str, run_id: str) -> dict[str, Any]:
-    """Read a run from the local Glue as a boto3 client sees it."""
-    return dict(glue.client().get_job_run(JobName=job_name, RunId=run_id)["JobRun"])
-
-
-def job_run_ids(glue: LocalGlue, job_name: str) -> set[str]:
-    """Return the ids of every run of a job in the local Glue."""
-    pages = glue.client().get_paginator("get_job_runs").paginate(JobName=job_name)
-    return {run["Id"] for page in pages for run in page["JobRuns"]}
-
-
-def xcom_or_none(stack: AirflowStack, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
-    """Return an XCom value, or None while it does not exist."""
-    try:
-        return stack.xcom(dag_id, run_id, task_id, key, map_index=map_index)
-    except StackError as error:
-        if " 404:" in str(error):
-            return None
-        raise
-
-
-def read_calls(glue: LocalGlue) -> int:
-    """Return how many run reads (GetJobRun, GetJobRuns) the local Glue has answered since its counters were reset."""
-    calls = glue.calls()
-    return calls.get("GetJobRun", 0) + calls.get("GetJobRuns", 0)
 
 
 def test_provider_is_registered(stack: AirflowStack) -> None:
@@ -229,54 +205,7 @@ def test_retry_reattaches_to_the_earlier_run(report_stack_on_failure: AirflowSta
 @needs_airflow_3_3
 def test_clearing_a_deferred_task_stops_its_run(report_stack_on_failure: AirflowStack, stack_glue: LocalGlue) -> None:
     """Clearing a task deferred on a long run stops that run in Glue; the cleared task then starts a fresh run."""
-    stack = report_stack_on_failure
-    dag_id, job = "e2e_glue_clear", "e2e-clear"
-    # Two slots: the fresh run of the cleared task may start while the stopped one is still STOPPING.
-    stack_glue.create_job(job, max_concurrent_runs=2, default_arguments={"--local-glue-duration": "600"})
-    stack.wait_dag_parsed([dag_id])
-    run_id = stack.trigger(dag_id)
-
-    def deferred_in_triggerer() -> str | None:
-        (ti,) = stack.task_instances(dag_id, run_id)
-        trigger = ti["trigger"] or {}
-        if ti["state"] == "deferred" and trigger.get("triggerer_id") is not None:
-            return str(stack.xcom(dag_id, run_id, "run", RUN_ID_KEY))
-        return None
-
-    first_run = wait_for(
-        deferred_in_triggerer,
-        timeout=90,
-        what="the task to defer",
-        describe=lambda: stack.task_instances(dag_id, run_id),
-    )
-    # The trigger is polling once the local Glue sees reads after the deferral (nothing else runs meanwhile).
-    reads = read_calls(stack_glue)
-    wait_for(lambda: read_calls(stack_glue) > reads, timeout=30, what="the trigger to read the run")
-    links = stack.extra_links(dag_id, run_id, "run")
-    assert links == {LINK_NAME: console_url(stack_glue.region_name, job, first_run)}, "link while deferred"
-
-    stack.clear(dag_id, run_id, ["run"])
-
-    wait_for(
-        lambda: glue_run(stack_glue, job, first_run)["JobRunState"] in ("STOPPING", "STOPPED"),
-        timeout=60,
-        what="the cleared task's run to be stopped",
-        describe=lambda: glue_run(stack_glue, job, first_run)["JobRunState"],
-    )
-    trigger_log = stack.task_log_text(dag_id, run_id, "run", try_number=1)
-    assert "Trigger cancelled by user action, invoking on_kill" in trigger_log  # Airflow's own line
-
-    # The Clear starts a new generation of the task: a fresh run, not a reattach to the stopped one.
-    second_run = wait_for(
-        lambda: next(iter(job_run_ids(stack_glue, job) - {first_run}), None), timeout=90, what="the fresh run"
-    )
-    stack_glue.set_run_state(job, second_run, "SUCCEEDED")
-    assert stack.wait_dag_run(dag_id, run_id, timeout=90) == "success"
-    summary = stack.xcom(dag_id, run_id, "run", SUMMARY_KEY)
-    assert summary["run_id"] == second_run
-    assert summary["state"] == "SUCCEEDED"
-    assert stack_glue.run_count(job) == 2
-    assert glue_run(stack_glue, job, first_run)["JobRunState"] == "STOPPED"
+    clear_stops_deferred_run(report_stack_on_failure, stack_glue)
 
 
 def test_new_triggerer_resolves_waits_of_a_killed_one(
@@ -288,7 +217,7 @@ def test_new_triggerer_resolves_waits_of_a_killed_one(
     partitions = ["p0", "p1", "p2"]
     stack_glue.create_job(job, max_concurrent_runs=10, default_arguments={"--local-glue-duration": "600"})
     stack.wait_dag_parsed([dag_id])
-    old_triggerer = alive_triggerer_ids(stack)
+    old_triggerer = stack.alive_triggerer_ids()
     assert len(old_triggerer) == 1
     run_id = stack.trigger(dag_id, {"job_name": job, "partitions": partitions})
 
@@ -316,7 +245,7 @@ def test_new_triggerer_resolves_waits_of_a_killed_one(
     stack_glue.set_run_state(job, glue_runs[1], "SUCCEEDED")
     stack.start_service("triggerer")
     new_triggerer = wait_for(
-        lambda: alive_triggerer_ids(stack) - old_triggerer, timeout=60, what="the new triggerer to heartbeat"
+        lambda: stack.alive_triggerer_ids() - old_triggerer, timeout=60, what="the new triggerer to heartbeat"
     )
 
     def third_held_by_new() -> bool:
@@ -340,9 +269,3 @@ def test_new_triggerer_resolves_waits_of_a_killed_one(
         assert summary["state"] == "SUCCEEDED"
         assert summary["arguments"]["--partition"] == partitions[map_index]
     assert stack_glue.run_count(job) == len(partitions)
-
-
-def alive_triggerer_ids(stack: AirflowStack) -> set[int]:
-    """Return the job ids of the triggerers whose heartbeat is recent."""
-    jobs = stack.api("GET", "/api/v2/jobs", params={"job_type": "TriggererJob", "is_alive": "true"})["jobs"]
-    return {int(job["id"]) for job in jobs}
