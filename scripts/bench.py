@@ -28,6 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,14 @@ def main() -> int:
                         args.profile.mkdir(parents=True, exist_ok=True)
                         cmd += ["--profile", str(args.profile / f"{impl}-{n}-{rep}.prof")]
                     print(f"N={n} {impl} #{rep + 1} ({os.getloadavg()[0]:.2f} load) ...", file=sys.stderr, flush=True)
-                    out = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
-                    if out.returncode != 0:
-                        print(out.stderr[-3000:], file=sys.stderr)
-                        return 1
+                    # The triggers' log lines go to a file, as a triggerer's do: a pipe to this process would
+                    # charge the child a context switch per line on a busy machine.
+                    with tempfile.TemporaryFile("w+") as log:
+                        out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, timeout=3600)
+                        if out.returncode != 0:
+                            log.seek(0)
+                            print(log.read()[-3000:], file=sys.stderr)
+                            return 1
                     rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     add_floor_shares(rows)
     print(
