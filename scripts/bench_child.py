@@ -111,13 +111,17 @@ class Ticker:
                 self.outside_gc = max(self.outside_gc, late)
 
 
-def start_budget(n: int) -> float:
+class StartTooSlow(RuntimeError):
+    """Starting the runs overran its budget: the runs' scripted ends are too early; run the row again."""
+
+
+def start_budget(n: int, scale: float) -> float:
     """Seconds allowed for starting the N runs before the triggers are created (the local Glue slows as jobs grow)."""
-    return 10.0 + 0.006 * n
+    return (10.0 + 0.006 * n) * scale
 
 
 async def child(
-    impl: str, n: int, poll: float, endpoint: str, settle: float, end_over: float, profile: str | None
+    impl: str, n: int, poll: float, endpoint: str, settle: float, end_over: float, profile: str | None, scale: float
 ) -> dict[str, Any]:
     """Measure one implementation with ``n`` waiting runs; return the figures."""
     from airflow_glue_runs.local_glue import LocalGlueControl
@@ -142,7 +146,7 @@ async def child(
     fixed_mib = (heap.measure()[0] - rss_start) / 2**20
 
     # The runs, each scripted to end at a random moment of the window [end_at, end_at + end_over).
-    create_at = time.time() + start_budget(n)
+    create_at = time.time() + start_budget(n, scale)
     end_at = create_at + settle
     rng = random.Random(n)
     runs: list[tuple[str, str]] = []
@@ -154,7 +158,7 @@ async def child(
         runs.append((job, run_id))
         ends[run_id] = ends_at
     if time.time() > create_at:
-        raise RuntimeError(f"starting {n} runs took longer than {start_budget(n):.0f} s; the timeline is void")
+        raise StartTooSlow(f"starting {n} runs took longer than {start_budget(n, scale):.0f} s")
     await asyncio.sleep(create_at - time.time())
 
     rss0, objects0, _ = heap.measure()
