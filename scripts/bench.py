@@ -90,16 +90,17 @@ RETRY = 3
 def run_child(cmd: list[str]) -> dict[str, Any] | None:
     """Run one row's child, again with a doubled start budget if it overran; return its figures (None: failed)."""
     for scale in (1, 2, 4):
-        # The triggers' log lines go to a file, as a triggerer's do: a pipe to this process would charge the
-        # child a context switch per line on a busy machine.
-        with tempfile.TemporaryFile("w+") as log:
-            out = subprocess.run([*cmd, "--start-scale", str(scale)], stdout=subprocess.PIPE, stderr=log, text=True)
-            log.seek(0)
-            text = log.read()
-        if out.returncode == 0:
-            return dict(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(text[-3000:], file=sys.stderr)
-        if out.returncode != RETRY:
+        # The triggers' log lines (Airflow's structlog writes them to stdout) go to a file, as a triggerer's do: a
+        # pipe to this process would charge the child a context switch per line on a busy machine.
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            log, result = Path(tmp) / "log", Path(tmp) / "result.json"
+            with log.open("w") as out:
+                command = [*cmd, "--start-scale", str(scale), "--result", str(result)]
+                code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+            if code == 0:
+                return dict(json.loads(result.read_text()))
+            print(log.read_text()[-3000:], file=sys.stderr)
+        if code != RETRY:
             return None
     return None
 
@@ -119,6 +120,7 @@ def main() -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--start-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     end_over = args.end_over if args.end_over is not None else args.poll_interval
 
@@ -127,7 +129,7 @@ def main() -> int:
         impl, n = args.impl[0], args.sizes[0]
         figures = child(impl, n, args.poll_interval, args.endpoint, args.settle, end_over, profile, args.start_scale)
         try:
-            print(json.dumps(asyncio.run(figures)))
+            args.result.write_text(json.dumps(asyncio.run(figures)))
         except StartTooSlow as error:
             print(error, file=sys.stderr)
             return RETRY
