@@ -8,8 +8,13 @@ than there are watched runs: when pages did not pay for themselves, the runs rea
 and the others wait for the next poll.
 
 For N watched runs of one job the calls per poll are ``ceil(N/200)`` pages (at most one more when unwatched runs
-are interleaved) when the runs are among the job's most recent, and never more than N. The order of GetJobRuns
-results is not relied on (AWS documents newest first; moto returns oldest first).
+are interleaved) when the runs are among the job's most recent, and never more than N. A page that shows none of the
+watched runs ends the search only when few are missing (:data:`SEARCH_RATIO`): runs that joined together may lie
+behind younger runs nobody watches yet (triggers started oldest first). Runs taken for old come back to the pages
+when a poll's pages show them. The order of GetJobRuns results is not relied on (AWS documents newest first; moto
+returns oldest first). Only the watched runs of a page are parsed, and the poller yields to the event loop between
+pages and every :data:`DELIVERY_BATCH` delivered runs, so a poll in which hundreds of runs end does not resolve
+them all in one step of the loop.
 
 A run whose watcher joins a running poller is not left waiting for the next poll: within :data:`FIRST_READ_DELAY`
 the poller reads the runs that joined since its last poll, and only those, the same way (pages for several, GetJobRun
