@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Container, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -42,7 +42,7 @@ account-wide and shared with every other user of the account)."""
 
 @dataclasses.dataclass(frozen=True)
 class JobRunsPage:
-    """One GetJobRuns page: the runs in the order Glue sent them, and the token of the next page."""
+    """One GetJobRuns page: the runs in the order Glue sent them (those asked for), and the next page's token."""
 
     runs: tuple[JobRun, ...]
     next_token: str | None
@@ -100,8 +100,11 @@ def _stop_batches(job_name: str, run_ids: Sequence[str]) -> list[dict[str, Any]]
     return [{"JobName": job_name, "JobRunIds": ids[i : i + MAX_STOP_BATCH]} for i in range(0, len(ids), MAX_STOP_BATCH)]
 
 
-def _parse_page(response: Mapping[str, Any]) -> JobRunsPage:
-    runs = tuple(JobRun.from_api(item) for item in response.get("JobRuns", ()))
+def _parse_page(response: Mapping[str, Any], run_ids: Container[str] | None = None) -> JobRunsPage:
+    items = response.get("JobRuns", ())
+    if run_ids is not None:  # a triggerer's poller reads pages of thousands of runs: parse only the wanted ones
+        items = [item for item in items if item.get("Id") in run_ids]
+    runs = tuple(JobRun.from_api(item) for item in items)
     return JobRunsPage(runs=runs, next_token=response.get("NextToken") or None)
 
 
@@ -240,13 +243,21 @@ class GlueJobRunHook(GlueJobDefinitionCalls, AwsBaseHook):
         return dict(response["Job"].get("DefaultArguments") or {})
 
     def get_job_runs_page(
-        self, job_name: str, *, max_results: int | None = None, next_token: str | None = None
+        self,
+        job_name: str,
+        *,
+        max_results: int | None = None,
+        next_token: str | None = None,
+        run_ids: Container[str] | None = None,
     ) -> JobRunsPage:
-        """Read one GetJobRuns page of up to ``max_results`` (1-200) runs, in the order Glue sends them."""
+        """Read one GetJobRuns page of up to ``max_results`` (1-200) runs, in the order Glue sends them.
+
+        :param run_ids: keep only these runs of the page (the others are not parsed); None keeps every run.
+        """
         request = _get_job_runs_request(job_name, max_results, next_token)
         with _translated(job_name):
             response = self.glue.get_job_runs(**request)
-        return _parse_page(response)
+        return _parse_page(response, run_ids)
 
     async def aget_job_runs_page(
         self,
@@ -254,11 +265,12 @@ class GlueJobRunHook(GlueJobDefinitionCalls, AwsBaseHook):
         *,
         max_results: int | None = None,
         next_token: str | None = None,
+        run_ids: Container[str] | None = None,
         client: Any = None,
     ) -> JobRunsPage:
         """Async twin of :meth:`get_job_runs_page`."""
         request = _get_job_runs_request(job_name, max_results, next_token)
-        return _parse_page(await self._acall("get_job_runs", request, job_name, client))
+        return _parse_page(await self._acall("get_job_runs", request, job_name, client), run_ids)
 
     def iter_job_runs(
         self,

@@ -85,6 +85,18 @@ def test_iter_job_runs_max_items_and_resume(hook: GlueJobRunHook, glue: LocalGlu
 
 
 @pytest.mark.asyncio
+async def test_a_page_keeps_only_the_runs_asked_for(hook: GlueJobRunHook, glue: LocalGlue) -> None:
+    """run_ids keeps only those runs of a GetJobRuns page (the others are not parsed), in Glue's order."""
+    _start_many(glue, 30)
+    page = hook.get_job_runs_page(JOB, max_results=20)
+    wanted = [run.id for run in page.runs][3:6]
+    assert [run.id for run in hook.get_job_runs_page(JOB, max_results=20, run_ids=set(wanted)).runs] == wanted
+    apage = await hook.aget_job_runs_page(JOB, max_results=20, run_ids=set(wanted))
+    assert [run.id for run in apage.runs] == wanted
+    assert apage.next_token
+
+
+@pytest.mark.asyncio
 async def test_aiter_job_runs_over_pages(hook: GlueJobRunHook, glue: LocalGlue) -> None:
     """aiter_job_runs lists 250 runs through aiobotocore's paginator in two pages."""
     ids = _start_many(glue, 250)

@@ -132,6 +132,56 @@ async def test_a_poll_never_makes_more_calls_than_watched_runs(glue: LocalGlue, 
 
 
 @pytest.mark.asyncio
+async def test_many_runs_beyond_younger_unwatched_runs_are_found_on_the_pages(
+    glue: LocalGlue, stepper: PollStepper
+) -> None:
+    """Fifty watched runs behind two pages of younger unwatched runs (triggers started oldest first) are read from
+    the pages, not one by one: a page without watched runs stops the search only when few runs are missing."""
+    glue.create_job(JOB, max_concurrent_runs=1000)
+    start_runs(glue, 450)
+    watched = server_pages(glue)[2]  # the 50 runs of the last page, whichever order the server uses
+    glue.reset_counters()
+    async with watching(watched) as watchers:
+        for poll in (1, 2):
+            await stepper.until_asleep(poll)
+            assert glue.calls() == {"GetJobRuns": 3}
+            (job_poller,) = poller.poller_registry().pollers.values()
+            assert job_poller.old_runs == set()
+            glue.reset_counters()
+            stepper.step()
+        assert all(w.pending >= 2 for w in watchers)
+
+
+@pytest.mark.asyncio
+async def test_runs_taken_for_old_come_back_to_the_pages(glue: LocalGlue, stepper: PollStepper) -> None:
+    """Runs that first reads took for old (read one by one) are read from the pages again once a full poll's pages
+    show them: the poll reads on while its pages keep finding watched runs and enough are missing."""
+    glue.create_job(JOB, max_concurrent_runs=1000)
+    start_runs(glue, 450)
+    first, second, _ = server_pages(glue)
+    glue.reset_counters()
+    async with watching(second[:8]):
+        await stepper.until_asleep(1)
+        assert glue.calls() == {"GetJobRuns": 1, "GetJobRun": 7}  # few missing: the search stops at page 1
+        async with watching(second[8:16]):
+            await stepper.until_asleep(2)
+            stepper.step()  # first reads of the 8 that joined
+            await stepper.until_asleep(3)
+            (job_poller,) = poller.poller_registry().pollers.values()
+            assert job_poller.old_runs == set(second[:16])
+            async with watching(first[:100]):
+                await stepper.until_asleep(4)
+                stepper.step()  # first reads of the 100 that joined: one page
+                await stepper.until_asleep(5)
+                glue.reset_counters()
+                stepper.step()  # a full poll: page 1 shows the 100, page 2 the 16 taken for old
+                await stepper.until_asleep(6)
+                assert glue.calls() == {"GetJobRuns": 2}
+                assert job_poller.old_runs == set()
+                assert job_poller.last_poll.deferred == 0
+
+
+@pytest.mark.asyncio
 async def test_a_late_watcher_is_read_at_once_then_joins_the_cycle(glue: LocalGlue, stepper: PollStepper) -> None:
     """A watcher that joins later gets a first read of its run alone within FIRST_READ_DELAY, then joins the poll
     cycle; a shorter interval than the cycle's takes effect at once."""

@@ -8,8 +8,13 @@ than there are watched runs: when pages did not pay for themselves, the runs rea
 and the others wait for the next poll.
 
 For N watched runs of one job the calls per poll are ``ceil(N/200)`` pages (at most one more when unwatched runs
-are interleaved) when the runs are among the job's most recent, and never more than N. The order of GetJobRuns
-results is not relied on (AWS documents newest first; moto returns oldest first).
+are interleaved) when the runs are among the job's most recent, and never more than N. A page that shows none of the
+watched runs ends the search only when few are missing (:data:`SEARCH_RATIO`): runs that joined together may lie
+behind younger runs nobody watches yet (triggers started oldest first). Runs taken for old come back to the pages
+when a poll's pages show them. The order of GetJobRuns results is not relied on (AWS documents newest first; moto
+returns oldest first). Only the watched runs of a page are parsed, and the poller yields to the event loop between
+pages and every :data:`DELIVERY_BATCH` delivered runs, so a poll in which hundreds of runs end does not resolve
+them all in one step of the loop.
 
 A run whose watcher joins a running poller is not left waiting for the next poll: within :data:`FIRST_READ_DELAY`
 the poller reads the runs that joined since its last poll, and only those, the same way (pages for several, GetJobRun
@@ -74,6 +79,12 @@ class PollStats:
 
 _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 """The poller's sleep between polls; tests replace it to step polls one at a time."""
+
+SEARCH_RATIO = 10
+"""Pages go on past a page without watched runs while more than this many runs per page read are missing."""
+
+DELIVERY_BATCH = 25
+"""Runs delivered between two yields to the event loop (their triggers run in between)."""
 
 FIRST_READ_DELAY = 0.2
 """Seconds a newly watched run waits for its first read, so the runs that join together are read together."""
@@ -199,11 +210,12 @@ class JobPoller:
         stats = PollStats(watched=len(targets), first_reads=only is not None)
         budget = len(targets)  # never more calls than the naive one GetJobRun per run
         recent = targets - self.old_runs
+        old = targets & self.old_runs
         # For a single run a page costs as much as GetJobRun and may not show it.
         paged = len(recent) >= 2 and not self.pages_denied
         if paged:
             try:
-                found = await self._read_pages(shared, recent, stats)
+                found = await self._read_pages(shared, recent, old, stats)
             except Exception as error:
                 observation = observation_for(error)
                 if not isinstance(observation, RunDenied):
@@ -221,9 +233,8 @@ class JobPoller:
                 self.pages_denied = True
                 paged = False
             else:
-                for run in found.values():
-                    self._deliver(run.id, RunRead(run))
-                self.old_runs |= recent - found.keys()
+                self.old_runs = (self.old_runs | recent) - found.keys()
+                await self._deliver_runs(found)
         direct = sorted(
             (run_id for run_id in targets if run_id in self.old_runs or not paged),
             key=lambda run_id: self._last_read.get(run_id, -1),
@@ -234,23 +245,36 @@ class JobPoller:
         self._record(stats)
         return stats
 
-    async def _read_pages(self, shared: SharedClient, recent: set[str], stats: PollStats) -> dict[str, JobRun]:
-        """Read GetJobRuns pages until every run of ``recent`` is found or the pages stop paying."""
+    async def _read_pages(
+        self, shared: SharedClient, recent: set[str], old: set[str], stats: PollStats
+    ) -> dict[str, JobRun]:
+        """Read GetJobRuns pages until every run of ``recent`` is found or the pages stop paying.
+
+        Runs of ``old`` that the pages show are taken from them too (no GetJobRun for those); pages are read on for
+        them only while each page still shows watched runs and enough of them are missing (:data:`SEARCH_RATIO`).
+        """
         max_pages = math.ceil(len(recent) / MAX_PAGE_SIZE) + 1
+        wanted = recent | old
         found: dict[str, JobRun] = {}
         token: str | None = None
         while True:
             stats.pages += 1
             page = await shared.hook.aget_job_runs_page(
-                self.job_name, max_results=MAX_PAGE_SIZE, next_token=token, client=shared.client
+                self.job_name, max_results=MAX_PAGE_SIZE, next_token=token, client=shared.client, run_ids=wanted
             )
-            hits = {run.id: run for run in page.runs if run.id in recent and run.id not in found}
+            hits = {run.id: run for run in page.runs if run.id not in found}
             found.update(hits)
-            missing = len(recent) - len(found)
-            # One missing run costs the same as a page; a page with no watched run suggests the rest are old.
-            if missing <= 1 or not page.next_token or stats.pages >= max_pages or not hits:
+            missing = len(recent - found.keys())
+            search = SEARCH_RATIO * stats.pages
+            # One missing run costs the same as a page; a page with no watched run suggests the rest are old, unless
+            # many are missing: runs that joined together may lie beyond younger runs nobody watches yet.
+            keep_on = (missing > 1 and bool(hits) and stats.pages < max_pages) or missing > search
+            # Runs taken for old (read one by one) come back to the pages while the pages keep finding watched runs.
+            keep_on = keep_on or (bool(hits) and len(wanted) - len(found) > search)
+            if not keep_on or not page.next_token:
                 break
             token = page.next_token
+            await asyncio.sleep(0)  # a poll of many pages does not hold the loop for all of them
         for run_id in found:
             self._last_read[run_id] = self.polls
         return found
@@ -286,6 +310,17 @@ class JobPoller:
     def _deliver(self, run_id: str, observation: Observation) -> None:
         for watcher in self.watchers.get(run_id, ()):
             watcher.put(observation)
+
+    async def _deliver_runs(self, runs: dict[str, JobRun]) -> None:
+        """Deliver the runs a poll's pages showed, yielding to the loop every :data:`DELIVERY_BATCH` runs.
+
+        Each delivery wakes a trigger, and a trigger whose run ended resolves in that same step: hundreds at once
+        would hold the event loop for all of them.
+        """
+        for count, run in enumerate(runs.values(), start=1):
+            self._deliver(run.id, RunRead(run))
+            if count % DELIVERY_BATCH == 0 and count < len(runs):
+                await asyncio.sleep(0)
 
     def _deliver_all(self, observation: Observation) -> None:
         for run_id in list(self.watchers):
