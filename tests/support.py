@@ -86,3 +86,27 @@ def load_demo() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+JOB_WRITES = ("CreateJob", "UpdateJob", "PutObject", "TagResource", "UntagResource", "DeleteObject")
+"""The calls that change a job, its tags or an S3 object: what "no write" counts."""
+
+
+def s3_client(glue: Any) -> Any:
+    """A boto3 S3 client on a local Glue (path-style addressing, dummy credentials)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=glue.endpoint_url,
+        region_name=glue.region_name,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+def job_writes(glue: Any) -> dict[str, int]:
+    """The write calls (:data:`JOB_WRITES`) the local Glue answered since its counters were reset."""
+    return {name: count for name, count in glue.calls().items() if name in JOB_WRITES}

@@ -10,12 +10,12 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from airflow.sdk import DAG
 from airflow_versions import TaskDeferred, log_messages
-from botocore.config import Config
 from operator_fakes import FakeTI, task_context
+from support import job_writes as writes
+from support import s3_client as s3
 
 from airflow_glue_runs.amazon import GlueJobOperator, GlueJobSensor
 from airflow_glue_runs.exceptions import GlueJobRunFailedError, GlueJobRunParameterError
@@ -25,19 +25,7 @@ from airflow_glue_runs.sensors import GlueJobRunSensor
 
 JOB = "amazon-etl"
 ROLE = "GlueJobRole"
-WRITES = ("CreateJob", "UpdateJob", "PutObject", "TagResource", "UntagResource")
 _buckets = itertools.count()
-
-
-def s3(glue: LocalGlue) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 @pytest.fixture
@@ -55,10 +43,6 @@ def script(tmp_path: Path) -> Path:
     path = tmp_path / "etl.py"
     path.write_text("print('version 1')\n")
     return path
-
-
-def writes(glue: LocalGlue) -> dict[str, int]:
-    return {name: count for name, count in glue.calls().items() if name in WRITES}
 
 
 def run(op: GlueJobOperator, ti: FakeTI | None = None) -> str:

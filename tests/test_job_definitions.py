@@ -14,8 +14,9 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from operator_fakes import FakeTI
+from support import job_writes as writes
+from support import s3_client as s3
 
 from airflow_glue_runs.exceptions import GlueJobDefinitionError, GlueJobRunParameterError
 from airflow_glue_runs.hooks import GlueJobRunHook
@@ -23,7 +24,6 @@ from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.operators import GlueJobDefinitionOperator
 
 JOB = "defined"
-WRITES = ("CreateJob", "UpdateJob", "PutObject", "TagResource", "UntagResource", "DeleteObject")
 _buckets = itertools.count()
 
 
@@ -41,17 +41,6 @@ def script(tmp_path: Path) -> Path:
     path = tmp_path / "etl.py"
     path.write_text("print('version 1')\n")
     return path
-
-
-def s3(glue: LocalGlue) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}),
-    )
 
 
 def operator(script: Path, bucket: str, **spec: Any) -> GlueJobDefinitionOperator:
@@ -72,10 +61,6 @@ def define(op: GlueJobDefinitionOperator, ti: FakeTI | None = None) -> dict[str,
     op.render_template_fields({})  # type: ignore[arg-type]
     result: dict[str, Any] = op.execute({"ti": ti or FakeTI()})  # type: ignore[typeddict-item]
     return result
-
-
-def writes(glue: LocalGlue) -> dict[str, int]:
-    return {name: count for name, count in glue.calls().items() if name in WRITES}
 
 
 def test_creates_the_job_from_a_local_script(glue: LocalGlue, bucket: str, script: Path) -> None:
