@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_glue_runs._internal.compat import mask_secret
 from airflow_glue_runs._internal.definitions.reconcile import (
     ON_ACTIVE_RUNS,
     JobReconciler,
@@ -20,7 +19,12 @@ from airflow_glue_runs._internal.definitions.reconcile import (
 from airflow_glue_runs._internal.definitions.spec import SPEC_FIELDS, build_job_spec
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.run.secrets import scrubbed
-from airflow_glue_runs._internal.start.arguments import check_secret_arguments, prepare_arguments, secret_name_rule
+from airflow_glue_runs._internal.start.arguments import (
+    check_secret_arguments,
+    prepare_arguments,
+    register_secrets,
+    secret_name_rule,
+)
 from airflow_glue_runs._internal.start.options import check_botocore_config, check_flag, check_seconds
 from airflow_glue_runs._internal.start.request import check_choice
 from airflow_glue_runs.links import JOB_LINK_XCOM_KEY, GlueJobLink
@@ -215,10 +219,8 @@ class GlueJobDefinitionOperator(BaseOperator):
             if raw is None:
                 return None
             prepared = prepare_arguments(raw, self.secret_arguments, parameter=field)
-            for key in sorted(prepared.secret_keys):
-                if value := prepared.values[key]:
-                    mask_secret(value)
-                    self._secret_values.append(value)
+            register_secrets(prepared)
+            self._secret_values.extend(prepared.secret_values)
             self._arguments[field] = dict(prepared.values)
             setattr(self, field, prepared.masked())
         return self._arguments[field]
