@@ -123,6 +123,10 @@ class LogScript:
         self.written = 0
         self.groups_made = False
 
+    def due(self) -> bool:
+        """Whether :meth:`write_due` has anything to do (lines not written yet, or the groups not made)."""
+        return self.written < len(self.writes) or not self.groups_made
+
     def write_due(self, logs_backend: Any, now: float) -> None:
         """Put every scripted text due by ``now`` into moto's logs backend (groups and streams made as needed)."""
         for name in set(self.groups) - logs_backend.groups.keys():
@@ -148,7 +152,7 @@ def _logs_backends() -> Any:
 
 
 def write_due_logs(glue_backends: Any, account: str, now: float) -> None:
-    """Write the due lines of every scripted run of ``account``, in every region.
+    """Write the due lines of every run of ``account`` (scripted lines, or what a real run printed), in every region.
 
     :param glue_backends: moto's Glue backends.
     :param account: the moto account.
@@ -159,7 +163,7 @@ def write_due_logs(glue_backends: Any, account: str, now: float) -> None:
         for job in backend.jobs.values():
             for run in job.job_runs:
                 script = getattr(run, "log_script", None)
-                if script is not None and (script.written < len(script.writes) or not script.groups_made):
+                if script is not None and script.due():
                     logs_backend = logs_backend or _logs_backends()[account][region]
                     script.write_due(logs_backend, now)
 

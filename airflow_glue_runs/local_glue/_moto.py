@@ -30,7 +30,10 @@ from airflow_glue_runs.local_glue._rules import (
     _Plan,
     _Run,
     _state_at,
+    is_scripted,
 )
+from airflow_glue_runs.local_glue._shell import PYTHON_SHELL_LOG_GROUP
+from airflow_glue_runs.local_glue._shell_run import ShellHost, new_shell_run
 
 
 def moto_app() -> Callable[..., Iterable[bytes]]:
@@ -133,13 +136,22 @@ def reset_account(account: str) -> None:
 # The two run operations the local Glue answers itself (the job definition ones are in _jobs).
 
 
-def start_job_run(account: str, region: str, body: Mapping[str, Any], clock: Callable[[], float]) -> dict[str, Any]:
-    """Start a scripted run as StartJobRun does; raise :class:`_GlueError` where Glue answers an error.
+def start_job_run(
+    account: str,
+    region: str,
+    body: Mapping[str, Any],
+    clock: Callable[[], float],
+    shell_host: Callable[[], ShellHost] | None = None,
+) -> dict[str, Any]:
+    """Start a run as StartJobRun does; raise :class:`_GlueError` where Glue answers an error.
+
+    The run is scripted (``_rules``), or real (``_shell_run``) for a pythonshell job without a scripted plan.
 
     :param account: the moto account.
     :param region: the request's region.
     :param body: the StartJobRun request.
     :param clock: the local Glue's clock.
+    :param shell_host: gives what a real Python shell run needs (None: every run is scripted).
     """
     job = job_named(glue_backends()[account][region], body.get("JobName"))
     _check_start_request(body)
@@ -170,16 +182,34 @@ def start_job_run(account: str, region: str, body: Mapping[str, Any], clock: Cal
     )
     run.clock = clock
     timeout = body.get("Timeout") or job.timeout or _default_timeout(job.glue_version)
-    run.script = _Run(created=now, plan=plan, queuing=queuing, timeout_minutes=timeout, peers=peers)
+    timeline: dict[str, Any] = {
+        "created": now,
+        "plan": plan,
+        "queuing": queuing,
+        "timeout_minutes": timeout,
+        "peers": peers,
+    }
+    command = job.command or {}
+    shell = command.get("Name") == "pythonshell"
+    if shell and shell_host is not None and not is_scripted(arguments):
+        location = arguments.get("--scriptLocation") or command.get("ScriptLocation") or ""
+        run.script = new_shell_run(
+            shell_host(), job_name=job.name, run_id=run.job_run_id, arguments=arguments, location=location, **timeline
+        )
+        run.log_script = run.script.process.logs
+    else:
+        run.script = _Run(**timeline)
+        run.script.log_group_name = PYTHON_SHELL_LOG_GROUP if shell else DEFAULT_LOG_GROUP
     run.extra = {"GlueVersion": job.glue_version}
     run.extra["ExecutionClass"] = body.get("ExecutionClass") or job.execution_class
     if body.get("ExecutionRoleSessionPolicy"):
         run.extra["ExecutionRoleSessionPolicy"] = body["ExecutionRoleSessionPolicy"]
     job.job_runs.insert(0, run)  # newest first, as AWS lists them (moto's paginator follows the list)
-    try:
-        run.log_script = LogScript(run.job_run_id, now, arguments, DEFAULT_LOG_GROUP)
-    except ValueError as error:
-        raise _GlueError("InvalidInputException", str(error)) from None
+    if not hasattr(run, "log_script"):
+        try:
+            run.log_script = LogScript(run.job_run_id, now, arguments, run.script.log_group_name)
+        except ValueError as error:
+            raise _GlueError("InvalidInputException", str(error)) from None
     run.script.timeline(now)  # a queued run takes a free slot at once
     return {"JobRunId": run.job_run_id}
 
@@ -214,6 +244,18 @@ def batch_stop_job_run(account: str, region: str, body: Mapping[str, Any], now: 
         detail = {"ErrorCode": code, "ErrorMessage": message}
         errors.append({"JobName": job.name, "JobRunId": run_id, "ErrorDetail": detail})
     return {"SuccessfulSubmissions": stopped, "Errors": errors}
+
+
+def read_s3_object(account: str, bucket_name: str, key: str) -> bytes | None:
+    """Return an object of ``account``'s own S3 (None if the bucket or the key does not exist)."""
+    from moto.s3.models import s3_backends
+
+    for backend in s3_backends.get(account, {}).values():
+        bucket = backend.buckets.get(bucket_name)
+        found = bucket.keys.get(key) if bucket is not None else None
+        if found is not None and hasattr(found, "value"):  # not a delete marker
+            return bytes(found.value)
+    return None
 
 
 def mark_first_reads(account: str, region: str, job_name: object, run_ids: Iterable[str], now: float) -> None:

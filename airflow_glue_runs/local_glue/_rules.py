@@ -28,6 +28,8 @@ _DEFAULT_MESSAGES = {
 _WAITING_DETAIL = "Job run is waiting for resources: max concurrent runs reached (local Glue)"
 _PLAN_PREFIX = "--local-glue-"
 _PLAN_KEYS = ("duration", "final-state", "error-message", "queue-seconds", "stop-seconds", "log-lines")
+# Keys that tune any run, scripted or real: they do not make a Python shell run scripted.
+_TUNING_KEYS = ("timeout-seconds",)
 _DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0, "Z.2X": 2.0}
 _WORKER_TYPES = ("Standard", *_DPU_PER_WORKER)
 _MAX_STARTING_SECONDS = 0.5
@@ -71,6 +73,7 @@ class _Plan:
     error_message: str | None = None
     queue_seconds: float = 0.0
     stop_seconds: float = 1.0
+    timeout_seconds: float | None = None  # replaces the run's Timeout (minutes) when set: short timeouts in tests
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, str]) -> _Plan:
@@ -79,8 +82,10 @@ class _Plan:
         :param arguments: the run's arguments, job defaults included.
         """
         given = {k.removeprefix(_PLAN_PREFIX): v for k, v in arguments.items() if k.startswith(_PLAN_PREFIX)}
-        for key in sorted(set(given) - set(_PLAN_KEYS)):
-            _choice("local Glue argument", _PLAN_PREFIX + key, (_PLAN_PREFIX + k for k in _PLAN_KEYS))
+        known = (*_PLAN_KEYS, *_TUNING_KEYS)
+        for key in sorted(set(given) - set(known)):
+            _choice("local Glue argument", _PLAN_PREFIX + key, (_PLAN_PREFIX + k for k in known))
+        timeout = given.get("timeout-seconds")
         final_state = given.get("final-state", "SUCCEEDED")
         return cls(
             duration=_seconds(f"{_PLAN_PREFIX}duration", given.get("duration", 0)),
@@ -88,6 +93,7 @@ class _Plan:
             error_message=given.get("error-message"),
             queue_seconds=_seconds(f"{_PLAN_PREFIX}queue-seconds", given.get("queue-seconds", 0)),
             stop_seconds=_seconds(f"{_PLAN_PREFIX}stop-seconds", given.get("stop-seconds", 1.0)),
+            timeout_seconds=None if timeout is None else _seconds(f"{_PLAN_PREFIX}timeout-seconds", timeout),
         )
 
 
@@ -109,8 +115,19 @@ def _state_at(steps: Sequence[_Step], t: float) -> str | None:
     return state
 
 
+def is_scripted(arguments: Mapping[str, str]) -> bool:
+    """Whether a run's merged arguments hold a scripted-plan key (``--local-glue-duration``...).
+
+    A Python shell run with one is played from its plan like any other run; without one it runs its script.
+    ``--local-glue-timeout-seconds`` tunes both kinds and does not count.
+    """
+    return any(key.removeprefix(_PLAN_PREFIX) in _PLAN_KEYS for key in arguments if key.startswith(_PLAN_PREFIX))
+
+
 class _Run:
     """The scripted life of one job run: its plan, when it got a slot, and the states forced on it since."""
+
+    log_group_name = "/aws-glue/jobs"  # the LogGroupName GetJobRun reports
 
     def __init__(
         self,
@@ -138,9 +155,16 @@ class _Run:
         return self.created + (self.plan.queue_seconds if self.queuing else 0.0)
 
     @property
+    def timeout_seconds(self) -> float:
+        """Return how long the run may run: ``--local-glue-timeout-seconds``, else its Timeout in minutes."""
+        if self.plan.timeout_seconds is not None:
+            return self.plan.timeout_seconds
+        return self.timeout_minutes * 60.0
+
+    @property
     def give_up_at(self) -> float:
         """Return when a run still waiting stops waiting: its Timeout, or the first state forced on it."""
-        return min([self.created + self.timeout_minutes * 60, *(o.at for o in self.overrides)])
+        return min([self.created + self.timeout_seconds, *(o.at for o in self.overrides)])
 
     def steps(self) -> list[_Step]:
         """Return the whole timeline as known now, future steps included, without handing out queue slots."""
@@ -152,7 +176,7 @@ class _Run:
         elif admitted is None:  # still queued: Glue expires a queued run when its Timeout passes
             steps.append(_Step(self.give_up_at, "EXPIRED", _DEFAULT_MESSAGES["EXPIRED"]))
         else:
-            timeout = self.timeout_minutes * 60.0
+            timeout = self.timeout_seconds
             end = admitted + min(plan.duration, timeout)
             steps.append(_Step(admitted, "STARTING"))
             steps.append(_Step(admitted + min(_MAX_STARTING_SECONDS, plan.duration / 4), "RUNNING"))
@@ -202,7 +226,7 @@ class _Run:
             Attempt=0,
             Timeout=self.timeout_minutes,
             JobRunQueuingEnabled=self.queuing,
-            LogGroupName="/aws-glue/jobs",
+            LogGroupName=self.log_group_name,
         )
         if last.state in _FINAL:
             described["CompletedOn"] = _datetime(last.at)

@@ -43,6 +43,7 @@ from airflow_glue_runs.local_glue._moto import (
     first_reads,
     glue_backends,
     mark_first_reads,
+    read_s3_object,
     reset_account,
     run_count,
     set_run_state,
@@ -50,6 +51,8 @@ from airflow_glue_runs.local_glue._moto import (
 )
 from airflow_glue_runs.local_glue._operations import operation_name
 from airflow_glue_runs.local_glue._rules import _WORKER_TYPES, JOB_RUN_STATES, _choice, _GlueError, _Plan
+from airflow_glue_runs.local_glue._shell import ShellRegistry
+from airflow_glue_runs.local_glue._shell_run import ShellHost
 
 _CONTROL_PATH = "/_local_glue/"
 _CONTROL_METHODS = (
@@ -83,6 +86,7 @@ class _Service:
         self.peers: set[tuple[str, int]] = set()
         self.faults = _Faults()
         self.sockets: set[socket.socket] = set()
+        self.shells = ShellRegistry()  # the processes of real Python shell runs
 
     @property
     def account(self) -> str:
@@ -148,7 +152,7 @@ class _Service:
         self, operation: str, region: str, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         try:
-            own = self._own_operation(operation)
+            own = self._own_operation(operation, environ)
             request = environ["wsgi.input"].read()
             if own is not None or operation in TAG_OPERATIONS:
                 body = json.loads(request or b"{}")
@@ -165,13 +169,30 @@ class _Service:
             payload = {"__type": error.code, "message": error.message}
             return respond(start_response, error.status, payload)
 
-    def _own_operation(self, operation: str) -> Callable[[str, str, Mapping[str, Any]], dict[str, Any]] | None:
+    def _own_operation(
+        self, operation: str, environ: Mapping[str, Any]
+    ) -> Callable[[str, str, Mapping[str, Any]], dict[str, Any]] | None:
         """Return the local Glue's own answer to a Glue operation (None: moto answers)."""
         if operation == "StartJobRun":
-            return lambda account, region, body: start_job_run(account, region, body, self.clock)
+            return lambda account, region, body: start_job_run(
+                account, region, body, self.clock, lambda: self._shell_host(region, environ)
+            )
         if operation == "BatchStopJobRun":
             return lambda account, region, body: batch_stop_job_run(account, region, body, self.clock())
         return {"CreateJob": create_job, "UpdateJob": update_job, "DeleteJob": delete_job}.get(operation)
+
+    def _shell_host(self, region: str, environ: Mapping[str, Any]) -> ShellHost:
+        """Return what a real Python shell run started by this request needs (its script calls the same address)."""
+        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        account = self.account
+        return ShellHost(
+            registry=self.shells,
+            lock=self.lock,
+            clock=self.clock,
+            endpoint_url=f"http://{host}",
+            region=region,
+            read_s3=lambda bucket, key: read_s3_object(account, bucket, key),
+        )
 
     def _mark_first_reads(self, region: str, request: bytes, answer: bytes) -> None:
         """Record when a client first saw each run of a GetJobRun answer or GetJobRuns page (not on errors)."""
@@ -223,6 +244,7 @@ class _Service:
         return run_count(self.account, self.region, job_name)
 
     def control_reset(self) -> None:
+        self.shells.stop_all()  # first: a process must not outlive its run, nor write into the next test's S3
         reset_account(self.account)
         reset_logs(self.account)
         self.faults.clear()
