@@ -5,6 +5,7 @@ Each method sends one control call (``_control``) that ``_service`` answers; the
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,24 +30,32 @@ class _Controls:
         max_concurrent_runs: int = 1,
         default_arguments: dict[str, str] | None = None,
         timeout: int | None = None,
-        glue_version: str = "4.0",
+        glue_version: str | None = None,
         worker_type: str | None = "G.1X",
         number_of_workers: int | None = 2,
         non_overridable_arguments: dict[str, str] | None = None,
+        command: str = "glueetl",
+        script_location: str | None = None,
     ) -> None:
         """Create a Glue job in the local Glue's region, replacing a job of that name with its runs and tags.
 
         Glue's own CreateJob raises AlreadyExistsException for an existing name; this control call does not.
-        Glue's defaults are filled in as for CreateJob (e.g. ``MaxCapacity`` 2.0 for 2 G.1X workers).
+        Glue's defaults are filled in as for CreateJob (e.g. ``MaxCapacity`` 2.0 for 2 G.1X workers). A
+        ``pythonshell`` job has no workers (``worker_type`` and ``number_of_workers`` are ignored): it gets
+        ``MaxCapacity`` 0.0625 and GlueVersion 3.0 unless given, and its runs execute ``script_location`` for real
+        unless their arguments hold a ``--local-glue-*`` plan (README: "Running your Python shell job locally").
 
         :param name: the job name.
         :param max_concurrent_runs: ``ExecutionProperty.MaxConcurrentRuns``.
         :param default_arguments: the job's DefaultArguments, where ``--local-glue-*`` plans usually go.
         :param timeout: the job's Timeout in minutes (None: Glue's default).
-        :param glue_version: the job's GlueVersion.
+        :param glue_version: the job's GlueVersion (None: 4.0, or 3.0 for a pythonshell job).
         :param worker_type: the job's WorkerType (None for a job without one: ``number_of_workers`` is ignored).
         :param number_of_workers: the job's NumberOfWorkers.
         :param non_overridable_arguments: the job's NonOverridableArguments (run arguments cannot change them).
+        :param command: the job's ``Command.Name``: ``glueetl``, ``gluestreaming`` or ``pythonshell``.
+        :param script_location: the job's ``Command.ScriptLocation`` (None: ``s3://local-glue/{name}.py``), e.g.
+            what :meth:`upload_script` returns, or ``file:///path/to/script.py``.
         """
         self._control(
             "create_job",
@@ -58,7 +67,37 @@ class _Controls:
             worker_type=worker_type,
             number_of_workers=number_of_workers,
             non_overridable_arguments=non_overridable_arguments,
+            command=command,
+            script_location=script_location,
         )
+
+    def upload_script(self, bucket: str, key: str, script: str | Path) -> str:
+        """Put a job script into the local Glue's S3, creating the bucket if needed; return its ``s3://`` URI.
+
+        :param bucket: the bucket (created in the local Glue's account if it does not exist).
+        :param key: the object key, e.g. ``scripts/nightly.py``.
+        :param script: a :class:`~pathlib.Path` to read, or the script's text.
+        """
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+
+        glue = self.client()
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=glue.meta.endpoint_url,
+            region_name=glue.meta.region_name,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        try:
+            s3.head_bucket(Bucket=bucket)
+        except ClientError:
+            s3.create_bucket(Bucket=bucket)
+        body = script.read_bytes() if isinstance(script, Path) else script.encode()
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return f"s3://{bucket}/{key}"
 
     def inject_fault(self, operation: str, fault: str, *, times: int = 1, message: str | None = None) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``fault``, before they reach the local Glue.

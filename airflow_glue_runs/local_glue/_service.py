@@ -256,15 +256,21 @@ class _Service:
         max_concurrent_runs: int = 1,
         default_arguments: dict[str, str] | None = None,
         timeout: int | None = None,
-        glue_version: str = "4.0",
+        glue_version: str | None = None,
         worker_type: str | None = "G.1X",
         number_of_workers: int | None = 2,
         non_overridable_arguments: dict[str, str] | None = None,
+        command: str = "glueetl",
+        script_location: str | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"name must be a non-empty string; got {name!r}")
         if not isinstance(max_concurrent_runs, int) or max_concurrent_runs < 1:
             raise ValueError(f"max_concurrent_runs must be a positive integer; got {max_concurrent_runs!r}")
+        _choice("command", command, ("glueetl", "gluestreaming", "pythonshell"))
+        shell = command == "pythonshell"
+        if shell:  # sized by MaxCapacity, never by workers
+            worker_type = number_of_workers = None
         if worker_type is not None:
             _choice("worker_type", worker_type, _WORKER_TYPES)
         arguments = {**(default_arguments or {}), **(non_overridable_arguments or {})}
@@ -272,12 +278,13 @@ class _Service:
         parse_log_lines(arguments.get(LOG_LINES_ARGUMENT, "[]"))
         definition = {
             "Role": f"arn:aws:iam::{self.account}:role/local-glue",
-            "Command": {"Name": "glueetl", "ScriptLocation": f"s3://local-glue/{name}.py", "PythonVersion": "3"},
+            "Command": {"Name": command, "ScriptLocation": script_location or f"s3://local-glue/{name}.py"},
             "ExecutionProperty": {"MaxConcurrentRuns": max_concurrent_runs},
             "DefaultArguments": dict(default_arguments or {}),
             "NonOverridableArguments": dict(non_overridable_arguments) if non_overridable_arguments else None,
             "Timeout": timeout,
-            "GlueVersion": glue_version,
+            "GlueVersion": glue_version or ("3.0" if shell else "4.0"),
+            "MaxCapacity": 0.0625 if shell else None,
             "WorkerType": worker_type,
             "NumberOfWorkers": number_of_workers if worker_type is not None else None,  # None: a MaxCapacity job
         }
