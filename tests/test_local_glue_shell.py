@@ -298,3 +298,35 @@ def test_get_resolved_options_behaves_as_glues() -> None:
     assert "awsglue" not in sys.modules
     with pytest.raises(ModuleNotFoundError):
         __import__("awsglue")
+
+
+@pytest.mark.slow
+def test_forward_logs_brings_the_script_output_into_the_task_log(
+    glue: LocalGlue,
+    airflow_db: Path,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GlueJobRunOperator(forward_logs=True) in real Airflow (dag.test()) forwards what the script printed to
+    stdout and stderr, found through the run's LogGroupName /aws-glue/python-jobs."""
+    import re
+
+    import pendulum
+    from airflow.sdk import DAG
+    from support import register_and_test
+
+    from airflow_glue_runs._internal.glue_logs import forwarding as log_forwarding
+    from airflow_glue_runs.operators import GlueJobRunOperator
+
+    monkeypatch.setattr(log_forwarding, "INGEST_LAG", 0.0)
+    monkeypatch.setattr(log_forwarding, "FINAL_FLUSH_GRACE", 1.0)
+    script = "import sys\nprint('rows loaded: 42')\nprint('careful: a warning', file=sys.stderr)\n"
+    job = shell_job(glue, tmp_path, script, name="shell_dag")
+    start_date = pendulum.datetime(2026, 1, 1, tz="UTC")
+    with DAG("shell_logs_dag", schedule=None, start_date=start_date) as dag:
+        GlueJobRunOperator(task_id="t", job_name=job, forward_logs=True, poll_interval=0.2)
+    assert register_and_test(dag, start_date).state == "success"
+    lines = re.findall(r"\[glue ([^\]]+)\] (.*?) +\[[\w.]+\] loc=", capfd.readouterr().out)
+    assert ("driver", "rows loaded: 42") in lines
+    assert ("driver/error", "careful: a warning") in lines
