@@ -41,7 +41,10 @@ def local_glue(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalGlue]:
     """Start a local Glue for one test, point Airflow's ``aws_default`` connection at it, and stop it after.
 
     The connection is set as ``AIRFLOW_CONN_AWS_DEFAULT`` (and ``AWS_DEFAULT_REGION``) for the test only. The
-    local Glue starts empty: create the jobs the DAG uses with ``local_glue.create_job(...)``.
+    local Glue starts empty: create the jobs the DAG uses with ``local_glue.create_job(...)``. A ``pythonshell``
+    job runs its real script: ``uri = local_glue.upload_script(bucket, key, Path("job.py"))``, then
+    ``local_glue.create_job(name, command="pythonshell", script_location=uri)`` (README: "Running your Python
+    shell job locally"); scripts still running when the test ends are killed.
     """
     require_local_extra()
     from airflow_glue_runs.local_glue import LocalGlue

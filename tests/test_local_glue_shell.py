@@ -283,6 +283,13 @@ def test_a_scripted_plan_key_keeps_a_pythonshell_run_scripted(glue: LocalGlue, t
     assert not marker.exists()
 
 
+def test_timeout_seconds_also_cuts_a_scripted_run(glue: LocalGlue) -> None:
+    """--local-glue-timeout-seconds is no plan key: it shortens a scripted run's timeout too (TIMEOUT)."""
+    glue.create_job("slow", default_arguments={"--local-glue-duration": "30", "--local-glue-timeout-seconds": "0.5"})
+    run = final_run(glue, "slow", start(glue, "slow"))
+    assert run["JobRunState"] == "TIMEOUT"
+
+
 def test_get_resolved_options_behaves_as_glues() -> None:
     """The awsglue stand-in reads `--k v` and `--k=v`, requires every option asked for, refuses reserved names, and
     is not importable as `awsglue` from the provider's own process."""
