@@ -182,6 +182,27 @@ def test_a_missing_script_fails_the_run(glue: LocalGlue, tmp_path: Path) -> None
     assert s3_missing["ExecutionTime"] == 0
 
 
+def test_extra_py_files_are_importable_by_the_script(glue: LocalGlue, tmp_path: Path) -> None:
+    """The ``.py`` files ``--extra-py-files`` lists (from the local S3 or file://) are beside the script, so it
+    imports them as on Glue; a listed file that does not exist fails the run before any process starts."""
+    helper = glue.upload_script(BUCKET, "libs/shared_helper.py", "ANSWER = 42\n")
+    local = tmp_path / "local_helper.py"
+    local.write_text("NAME = 'local'\n")
+    job = shell_job(
+        glue,
+        tmp_path,
+        "import shared_helper, local_helper\nprint(shared_helper.ANSWER, local_helper.NAME)\n",
+        default_arguments={"--extra-py-files": f"{helper}, {local.as_uri()}"},
+    )
+    run_id = start(glue, job)
+    assert final_run(glue, job, run_id)["JobRunState"] == "SUCCEEDED"
+    assert "42 local" in [event["message"] for event in events(glue, "/aws-glue/python-jobs/output")]
+
+    missing = start(glue, job, Arguments={"--extra-py-files": f"s3://{BUCKET}/libs/absent.py"})
+    run = final_run(glue, job, missing)
+    assert (run["JobRunState"], f"s3://{BUCKET}/libs/absent.py" in run["ErrorMessage"]) == ("FAILED", True)
+
+
 def test_a_script_past_its_timeout_is_killed(glue: LocalGlue, tmp_path: Path) -> None:
     """A script that never ends is killed at --local-glue-timeout-seconds: TIMEOUT with Glue's message, no process."""
     pid_file = tmp_path / "pid"

@@ -5,7 +5,8 @@ see ``_rules.is_scripted``) is real. When it gets a slot (at once, or when it le
 
 - reads the script from ``--scriptLocation`` or the job's ``Command.ScriptLocation``: ``s3://bucket/key`` from its
   own S3 (the handed-in reader), or ``file:///path``; it is copied into a fresh ``glue-python-scripts-*`` folder,
-  as Glue downloads it;
+  as Glue downloads it; so are the ``.py`` and ``.zip`` files ``--extra-py-files`` lists (comma-separated, the
+  same schemes), which the script then imports as on Glue;
 - runs ``sys.executable script.py`` with the command line Glue gives a Python shell script:
   ``--job-bookmark-option job-bookmark-disable`` and ``--scriptLocation`` (unless the arguments set them), the
   merged arguments in order (an empty value passes the bare ``--key``), then ``--JOB_ID``, ``--JOB_RUN_ID``,
@@ -40,7 +41,7 @@ import tempfile
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -149,6 +150,15 @@ def read_script(location: str, read_s3: Callable[[str, str], bytes | None]) -> b
     raise ScriptError(f"Unsupported script location {location!r}: the local Glue runs s3:// and file:// scripts")
 
 
+def extra_py_files(arguments: Mapping[str, str]) -> list[str]:
+    """Return the locations ``--extra-py-files`` lists (comma-separated), in order."""
+    return [item.strip() for item in arguments.get("--extra-py-files", "").split(",") if item.strip()]
+
+
+def _file_name(location: str) -> str:
+    return Path(urllib.parse.urlsplit(location).path).name
+
+
 def failure_message(code: int, stderr_tail: collections.deque[str], traceback_seen: bool) -> str:
     """Return the ErrorMessage of a failed script: its exception's line if it died of one, else its exit code."""
     last = next((line.strip() for line in reversed(stderr_tail) if line.strip()), "")
@@ -164,6 +174,7 @@ class ShellProcess:
 
     :param argv_for: builds the command line from the folder the script is copied into.
     :param location: the script location.
+    :param extra_py_files: the ``--extra-py-files`` locations (``.py`` or ``.zip``), copied beside the script.
     :param read_s3: the local S3 reader (see :func:`read_script`).
     :param env: the child's environment.
     :param timeout_seconds: how long the script may run.
@@ -177,6 +188,7 @@ class ShellProcess:
         *,
         argv_for: Callable[[Path], list[str]],
         location: str,
+        extra_py_files: Sequence[str] = (),
         read_s3: Callable[[str, str], bytes | None],
         env: dict[str, str],
         timeout_seconds: float,
@@ -185,6 +197,7 @@ class ShellProcess:
         on_exit: Callable[[], None],
     ) -> None:
         self.argv_for, self.location, self.read_s3, self.env = argv_for, location, read_s3, env
+        self.extra_py_files = tuple(extra_py_files)
         self.timeout_seconds, self.logs, self.clock, self.on_exit = timeout_seconds, logs, clock, on_exit
         self.started_at: float | None = None
         self.ended_at: float | None = None
@@ -202,20 +215,27 @@ class ShellProcess:
     def start(self) -> None:
         """Read the script and start the process and its threads; a script that cannot be read ends the run."""
         try:
+            files = [(location, read_script(location, self.read_s3)) for location in self.extra_py_files]
             text = read_script(self.location, self.read_s3)
         except ScriptError as error:
             self._end("FAILED", error.args[0])
             return
         self._folder = tempfile.mkdtemp(prefix="glue-python-scripts-")
-        name = Path(urllib.parse.urlsplit(self.location).path).name or "script.py"
-        script = Path(self._folder) / name
+        env, archives = dict(self.env), []
+        for location, data in files:
+            path = Path(self._folder) / _file_name(location)
+            path.write_bytes(data)
+            if path.suffix == ".zip":  # a .py beside the script is importable already
+                archives.append(str(path))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [*archives, env.get("PYTHONPATH")]))
+        script = Path(self._folder) / (_file_name(self.location) or "script.py")
         script.write_bytes(text)
         proc = subprocess.Popen(
             self.argv_for(script),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=self.env,
+            env=env,
             cwd=self._folder,
             start_new_session=True,  # its own process group: a stop or timeout kills what the script started too
         )

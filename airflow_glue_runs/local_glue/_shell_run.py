@@ -22,6 +22,7 @@ from airflow_glue_runs.local_glue._shell import (
     ShellRegistry,
     child_environment,
     command_line,
+    extra_py_files,
 )
 
 __all__ = ["ShellHost", "ShellRun", "new_shell_run"]
@@ -129,6 +130,7 @@ def new_shell_run(
     process = ShellProcess(
         argv_for=lambda script: command_line(script, job_name, run_id, location, arguments),
         location=location,
+        extra_py_files=extra_py_files(arguments),
         read_s3=host.read_s3,
         env=child_environment(host.endpoint_url, host.region),
         timeout_seconds=_timeout_seconds(run["plan"], run["timeout_minutes"]),
