@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -21,6 +20,7 @@ from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
+from airflow_glue_runs._internal.run.deferral import glue_run_trigger
 from airflow_glue_runs._internal.run.report import RunReport
 from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, scrubbed
 from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
@@ -338,29 +338,13 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         )
 
     def _defer(self, run: JobRun) -> NoReturn:
-        from airflow_glue_runs.triggers import GlueJobRunTrigger
-
         timeout = deferral_timeout(run, max_queue_wait=self.max_queue_wait, poll_interval=self.poll_interval)
         self.log.info("Deferring the wait on Glue job run %s (deadline in %s).", run.id, timeout)
-        self.defer(
-            trigger=GlueJobRunTrigger(
-                job_name=self.job_name,
-                run_id=run.id,
-                poll_interval=self.poll_interval,
-                max_queue_wait=self.max_queue_wait,
-                stop_on_kill=self.stop_on_kill,
-                forward_logs=self.forward_logs,
-                secret_arguments=self.secret_arguments,
-                log_position=self._logs.position_json() if self._logs is not None else None,
-                deferred_at=time.time() if self.forward_logs else None,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
-            ),
-            method_name="execute_complete",
-            timeout=timeout,
+        position = self._logs.position_json() if self._logs is not None else None
+        trigger = glue_run_trigger(
+            self, run.id, poll_interval=self.poll_interval, stop_on_kill=self.stop_on_kill, log_position=position
         )
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout)
 
     def _finish(self, context: Context, result: WaitResult) -> str:
         result = result.redacted(self._redactor(result.run))

@@ -8,7 +8,6 @@ shared waiting policy (:class:`~airflow_glue_runs._internal.run.waiting.RunWatch
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -28,6 +27,7 @@ from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_f
 from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource
 from airflow_glue_runs._internal.masking import Redactor
+from airflow_glue_runs._internal.run.deferral import glue_run_trigger
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrubbed
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, raise_for_result
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
@@ -253,23 +253,11 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
             return run_id
         if run_id is None:
             self._reschedule_until_a_run_exists(context)
-        from airflow_glue_runs.triggers import GlueJobRunTrigger
-
         self.log.info("Deferring the wait on Glue job run %s of job %s to the triggerer.", run_id, self.job_name)
         self.defer(
-            trigger=GlueJobRunTrigger(
-                job_name=self.job_name,
-                run_id=run_id,
-                poll_interval=self.poll_interval or self.poke_interval,
-                max_queue_wait=self.max_queue_wait,
-                stop_on_kill=False,  # the sensor does not own the run
-                forward_logs=self.forward_logs,
-                secret_arguments=self.secret_arguments,
-                deferred_at=time.time() if self.forward_logs else None,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
+            # stop_on_kill=False: the sensor does not own the run
+            trigger=glue_run_trigger(
+                self, run_id, poll_interval=self.poll_interval or self.poke_interval, stop_on_kill=False
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
