@@ -202,7 +202,7 @@ class GlueJobOperator(GlueJobRunOperator):
         self.poll_interval = self._poll_interval()
         self._translated = True
 
-    def execute(self, context: Context) -> str:
+    def execute(self, context: Context) -> Any:
         """Check the request, make the job definition as the Amazon provider would, then start and wait."""
         self._translate()
         self.log.info("%s", OPERATOR_NOTICE)
