@@ -97,7 +97,7 @@ def the_job(glue: LocalGlue, task: Any, body: Any = RESULT, *, state: str = "SUC
         (lambda: operator(job_result=None, job_result_prefix="s3://b/p"), "job_result_prefix", "needs job_result"),
         (lambda: operator(job_result_prefix="bucket/results"), "job_result_prefix", "s3://bucket"),
         (lambda: operator(job_result_prefix="s3:///x"), "job_result_prefix", "names no bucket"),
-        (lambda: operator(wait_for_completion=False), "job_result", "needs wait_for_completion=True"),
+        (lambda: operator(wait_for_completion=False, return_job_result=True), "return_job_result", "needs wait_for"),
         (lambda: GlueJobRunSensor(task_id="s", job_name=JOB, job_result="always"), "job_result", "not one of"),
         (lambda: GlueJobRunSensor(task_id="s", job_name=JOB, return_job_result=True), "return_job_result", "needs"),
         (lambda: GlueJobOperator(task_id="a", job_name=JOB, job_result="maybe"), "job_result", "not one of"),
@@ -406,6 +406,22 @@ async def test_the_deferred_sensor_reads_the_run_again_once_for_its_uri(glue: Lo
     )
     assert resumed.execute_complete(task_context(), event.payload) == {"rows": 555444333}  # type: ignore[arg-type]
     assert glue.calls() == {"GetJobRun": 1, "GetObject": 1, "GetJob": 1}
+
+
+def test_an_operator_that_does_not_wait_hands_the_uri_to_a_sensor(glue: LocalGlue) -> None:
+    """With wait_for_completion=False the operator sends a result URI and reads nothing; the sensor downstream
+    reads the result at the URI of the run it waits on."""
+    make_job(glue)
+    ti = FakeTI()
+    run_id = operator(wait_for_completion=False).execute(task_context(ti))  # type: ignore[arg-type]
+    assert "GetObject" not in glue.calls()
+    assert JOB_RESULT_XCOM_KEY not in [key for key, _ in ti.pushed]
+    put(glue, run_uri(glue, run_id), RESULT)
+    glue.set_run_state(JOB, run_id, "SUCCEEDED")
+    sensor = GlueJobRunSensor(
+        task_id="wait", job_name=JOB, run_id=run_id, job_result="required", return_job_result=True
+    )
+    assert sensor.execute(task_context()) == RESULT  # type: ignore[arg-type]
 
 
 def test_the_amazon_operator_passes_the_options_through(glue: LocalGlue) -> None:

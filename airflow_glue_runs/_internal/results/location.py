@@ -115,15 +115,18 @@ def uri_of_run(run: JobRun | None, sent: str | None = None) -> str | None:
 def check_result_options(
     job_result: str | None, prefix: object, return_job_result: bool, *, wait_for_completion: bool = True
 ) -> None:
-    """Check how the result options fit together, when the DAG is parsed (a templated prefix is checked later)."""
+    """Check how the result options fit together, when the DAG is parsed (a templated prefix is checked later).
+
+    ``job_result`` with ``wait_for_completion=False`` sends the URI only: a downstream sensor reads the result.
+    """
     if job_result is None:
         for name, given in (("job_result_prefix", prefix is not None), ("return_job_result", return_job_result)):
             if given:
                 raise GlueJobRunParameterError(name, "needs job_result='required' or 'optional'")
         return
-    if not wait_for_completion:
+    if return_job_result and not wait_for_completion:
         raise GlueJobRunParameterError(
-            "job_result", "needs wait_for_completion=True: the result is read once the run has ended"
+            "return_job_result", "needs wait_for_completion=True: the result is read once the run has ended"
         )
     if not (isinstance(prefix, str) and "{{" in prefix):
         check_prefix(prefix)
