@@ -372,7 +372,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         result = result.redacted(self._redactor(result.run))
         if result.resolution is Resolution.QUEUE_TIMEOUT:
             self._acquisition.stop(result.run_id, "it stayed queued longer than max_queue_wait")
-        problem = self._results.take(result, self._result_uri, self._result_redactor)
+        problem = self._results.take(result, self._result_uri, self._result_redactor, self._run_result_uri)
         if result.run is not None:
             self._report.summary(context, result.run, self._request.arguments, results=self._results)
         self._results.push(partial(self._report.push, context))

@@ -339,6 +339,25 @@ async def test_a_deferred_task_reads_the_result_when_it_resumes_never_in_the_tri
     assert glue.calls() == {"GetObject": 1, "GetJob": 1}
 
 
+def test_a_resume_without_the_defer_kwargs_reads_the_uri_from_the_run(glue: LocalGlue) -> None:
+    """Resumed without ``job_result_uri`` (as dag.test() does), the task reads its run once (GetJobRun) for the
+    URI in the run's own arguments."""
+    make_job(glue)
+    ti = FakeTI()
+    with pytest.raises(TaskDeferred):
+        operator(deferrable=True).execute(task_context(ti))  # type: ignore[arg-type]
+    run_id = ti.xcom(RUN_ID_XCOM_KEY)
+    put(glue, run_uri(glue, run_id), RESULT)
+    glue.set_run_state(JOB, run_id, "SUCCEEDED")
+    run = JobRun.from_api(glue.client().get_job_run(JobName=JOB, RunId=run_id)["JobRun"])
+    event = WaitResult(
+        resolution=Resolution.SUCCEEDED, job_name=JOB, run_id=run_id, message="succeeded", run=run
+    ).without_arguments()
+    glue.reset_counters()
+    assert operator(return_job_result=True).execute_complete(task_context(), event.to_json()) == RESULT  # type: ignore[arg-type]
+    assert glue.calls() == {"GetJobRun": 1, "GetObject": 1, "GetJob": 1}
+
+
 def _event_for(run_id: str, *, started_on: datetime) -> dict[str, Any]:
     run = JobRun(id=run_id, job_name=JOB, state=JobRunState.SUCCEEDED, started_on=started_on)
     message = f"Glue job run {run_id} succeeded."

@@ -53,19 +53,27 @@ class JobResults:
         return self.mode is not None
 
     def take(
-        self, result: WaitResult, uri: str | None, redact: Callable[[], Callable[[str], str]]
+        self,
+        result: WaitResult,
+        uri: str | None,
+        redact: Callable[[], Callable[[str], str]],
+        find_uri: Callable[[str], str | None] | None = None,
     ) -> GlueJobRunResultError | None:
         """Read the result of the run ``result`` judged; return the error to raise once the run's outcome passed.
 
         :param result: the verdict on the run (its run carries StartedOn).
         :param uri: the run's result URI (from its own arguments, or carried across the deferral).
         :param redact: returns the masking of the task's secret values (called only when there is an object).
+        :param find_uri: reads the URI from the run itself (GetJobRun) when ``uri`` is None: ``dag.test()`` in
+            Airflow 3.3 resumes a deferred task without its defer kwargs.
         """
         run = result.run
         if self.mode is None or run is None or not run.is_terminal:
             return None
         succeeded = result.is_success
         where = {"job_name": result.job_name, "run_id": result.run_id}
+        if uri is None and find_uri is not None:
+            uri = find_uri(result.run_id)
         if uri is None:
             problem = f"the run has no {RESULT_URI_ARGUMENT} argument: it was started without job_result"
             return self._missing(succeeded, GlueJobRunResultError(None, problem, **where))

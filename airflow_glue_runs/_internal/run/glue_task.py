@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
+from airflow_glue_runs._internal.results.location import uri_of_run
 from airflow_glue_runs._internal.results.task import JobResults
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class GlueTask:
 
     def _read_job_defaults(self) -> Mapping[str, Any]:
         return self.hook.get_job_default_arguments(self.job_name)
+
+    def _run_result_uri(self, run_id: str) -> str | None:
+        """Read the run (GetJobRun) for the result URI in its own arguments."""
+        return uri_of_run(self.hook.get_job_run(self.job_name, run_id))
 
     def _result_redactor(self) -> Redactor:
         """Hide the task's secret values in the job's result (the job's defaults read even after a deferral)."""
