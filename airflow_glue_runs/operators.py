@@ -145,7 +145,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         runs, to ``[openlineage] spark_inject_transport_info`` (False when unset).
     :param job_result: read the JSON object the job wrote (``glue_job_result.write_result``) once the run ended:
         ``"required"`` (none after SUCCEEDED fails with ``GlueJobRunResultError``), ``"optional"`` (a warning) or
-        None (off). README "Job results".
+        None (off). README "Job results". With ``wait_for_completion=False`` the URI is only sent (for a sensor).
     :param job_result_prefix: S3 prefix of the result objects (templated); default: the run's or job's ``--TempDir``.
     :param return_job_result: return the job result instead of the run id.
 

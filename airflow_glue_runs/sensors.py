@@ -246,7 +246,8 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
                 run = self.hook.get_job_run(self.job_name, result.run_id)
             self._secrets.see(run)
             problem = self._results.take(result, uri_of_run(run), self._result_redactor)
-            self._results.push(lambda key, value: context["ti"].xcom_push(key=key, value=value))
+            if self.do_xcom_push:
+                self._results.push(lambda key, value: context["ti"].xcom_push(key=key, value=value))
         self._judge(result)
         if problem is not None:
             raise problem

@@ -310,6 +310,29 @@ def test_a_retry_that_reattaches_reads_the_run_s_own_uri(glue: LocalGlue) -> Non
     assert glue.run_count(JOB) == 1
 
 
+@pytest.mark.parametrize("fault", ["drop", "server_error"])
+def test_a_resent_start_job_run_carries_the_same_uri(
+    glue: LocalGlue, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    """StartJobRun failing before Glue acted is sent again (after a scan) with the same result URI: the URI is
+    decided once per start, and the task reads the result of the one run at it."""
+    from airflow_glue_runs._internal.start import reattach
+
+    monkeypatch.setattr(reattach, "START_BACKOFF", 0.0)
+    make_job(glue)
+    glue.inject_fault("StartJobRun", fault)
+    op = operator()
+    sent: list[str] = []
+    op.start_hook.glue.meta.events.register(
+        "before-parameter-build.glue.StartJobRun", lambda params, **_: sent.append(params["Arguments"][RESULT_URI_ARGUMENT])
+    )
+    written = the_job(glue, op)
+    op.execute(task_context())  # type: ignore[arg-type]
+    assert len(sent) == 2
+    assert sent[0] == sent[1] == written[0]
+    assert glue.run_count(JOB) == 1
+
+
 @pytest.mark.asyncio
 async def test_a_deferred_task_reads_the_result_when_it_resumes_never_in_the_trigger(glue: LocalGlue) -> None:
     """The URI travels in the defer kwargs; the trigger's event carries no result content (nor the URI); the
