@@ -89,6 +89,14 @@ def test_the_helper_imports_only_the_standard_library_and_boto3() -> None:
     assert "boto3" in imported
 
 
+def test_the_helper_parses_as_python_3_9() -> None:
+    """Glue's oldest Python shell runtime is 3.9: the file uses no newer syntax, and defers its annotations."""
+    text = Path(glue_job_result.__file__).read_text()
+    tree = ast.parse(text, feature_version=(3, 9))
+    future = [node for node in tree.body if isinstance(node, ast.ImportFrom) and node.module == "__future__"]
+    assert [alias.name for node in future for alias in node.names] == ["annotations"]
+
+
 def run_alone(tmp_path: Path, glue: LocalGlue, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run ``script`` in a fresh interpreter with only a copy of the helper file on its path (as --extra-py-files
     would give a Glue job), against the local Glue's S3 through ``AWS_ENDPOINT_URL``."""

@@ -324,7 +324,8 @@ def test_a_resent_start_job_run_carries_the_same_uri(
     op = operator()
     sent: list[str] = []
     op.start_hook.glue.meta.events.register(
-        "before-parameter-build.glue.StartJobRun", lambda params, **_: sent.append(params["Arguments"][RESULT_URI_ARGUMENT])
+        "before-parameter-build.glue.StartJobRun",
+        lambda params, **_: sent.append(params["Arguments"][RESULT_URI_ARGUMENT]),
     )
     written = the_job(glue, op)
     op.execute(task_context())  # type: ignore[arg-type]
