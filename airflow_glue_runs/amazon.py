@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import BaseOperator, BaseSensorOperator
 
@@ -55,7 +55,8 @@ class GlueJobOperator(GlueJobRunOperator):
 
     Refused when the DAG is parsed, with the replacement named: ``waiter_max_attempts``, ``sleep_before_return``
     other than 0, ``durable=False``, ``resume_glue_job_on_retry=False``. Besides the Amazon parameters,
-    ``secret_arguments`` and ``max_queue_wait`` of GlueJobRunOperator are accepted.
+    ``secret_arguments``, ``max_queue_wait``, ``job_result``, ``job_result_prefix`` and ``return_job_result`` of
+    GlueJobRunOperator are accepted (README "Job results").
     """
 
     template_fields: Sequence[str] = tuple(
@@ -70,6 +71,7 @@ class GlueJobOperator(GlueJobRunOperator):
                 "s3_bucket",
                 "iam_role_name",
                 "iam_role_arn",
+                "job_result_prefix",
             }
         )
     )
@@ -110,6 +112,9 @@ class GlueJobOperator(GlueJobRunOperator):
         botocore_config: dict[str, Any] | None = None,
         secret_arguments: Collection[str] = (),
         max_queue_wait: float | timedelta | None = None,
+        job_result: Literal["required", "optional"] | None = None,
+        job_result_prefix: str | None = None,
+        return_job_result: bool = False,
         **kwargs: Any,
     ) -> None:
         amazon.check_kwargs(kwargs, amazon.OPERATOR_PARAMETERS, BaseOperator)
@@ -138,6 +143,9 @@ class GlueJobOperator(GlueJobRunOperator):
             botocore_config=botocore_config,
             openlineage_inject_parent_job_info=openlineage_inject_parent_job_info,
             openlineage_inject_transport_info=openlineage_inject_transport_info,
+            job_result=job_result,
+            job_result_prefix=job_result_prefix,
+            return_job_result=return_job_result,
             **amazon.run_options(run_job_kwargs),
             **kwargs,
         )
@@ -202,7 +210,7 @@ class GlueJobOperator(GlueJobRunOperator):
         self.poll_interval = self._poll_interval()
         self._translated = True
 
-    def execute(self, context: Context) -> str:
+    def execute(self, context: Context) -> Any:
         """Check the request, make the job definition as the Amazon provider would, then start and wait."""
         self._translate()
         self.log.info("%s", OPERATOR_NOTICE)
@@ -242,8 +250,8 @@ class GlueJobSensor(GlueJobRunSensor):
     ``run_id`` may be the operator's output (``submit.output``); ``verbose`` forwards the run's driver logs;
     ``poke_interval`` defaults to 120 seconds and is also the deferred read interval, as in the Amazon provider.
     ``max_retries`` is refused when the DAG is parsed: bound the wait with the sensor's ``timeout``. ERROR and
-    EXPIRED fail the sensor; it returns the run id. ``secret_arguments`` and ``max_queue_wait`` of
-    GlueJobRunSensor are accepted too.
+    EXPIRED fail the sensor; it returns the run id. ``secret_arguments``, ``max_queue_wait``, ``job_result`` and
+    ``return_job_result`` of GlueJobRunSensor are accepted too.
     """
 
     template_fields: Sequence[str] = tuple(sorted({*_TEMPLATE_FIELDS, "job_name", "run_id"}))
@@ -263,6 +271,8 @@ class GlueJobSensor(GlueJobRunSensor):
         botocore_config: Mapping[str, Any] | None = None,
         secret_arguments: Sequence[str] = (),
         max_queue_wait: float | timedelta | None = None,
+        job_result: Literal["required", "optional"] | None = None,
+        return_job_result: bool = False,
         **kwargs: Any,
     ) -> None:
         amazon.check_kwargs(kwargs, amazon.SENSOR_PARAMETERS, BaseSensorOperator)
@@ -279,6 +289,8 @@ class GlueJobSensor(GlueJobRunSensor):
             region_name=region_name,
             verify=verify,
             botocore_config=botocore_config,
+            job_result=job_result,
+            return_job_result=return_job_result,
             **kwargs,
         )
         self.verbose = verbose

@@ -30,6 +30,7 @@ __all__ = [
     "GlueJobRunOutcomeError",
     "GlueJobRunParameterError",
     "GlueJobRunQueueTimeoutError",
+    "GlueJobRunResultError",
     "GlueJobRunStartUnconfirmedError",
     "GlueJobRunStoppedError",
     "GlueJobRunTimeoutError",
@@ -351,3 +352,22 @@ class GlueJobRunQueueTimeoutError(GlueJobRunOutcomeError):
 
 class GlueJobRunNotFoundError(GlueJobRunOutcomeError):
     """The run or its job disappeared, or the connection may no longer read it, while it was watched."""
+
+
+class GlueJobRunResultError(GlueRunsError):
+    """The run's job result could not be taken (README "Job results").
+
+    Missing with ``job_result="required"``, unreadable, too large, not a JSON object, or older than the run.
+
+    :param uri: the S3 URI of the result object (``None`` when the run carries no result URI).
+    :param problem: what is wrong, and what to do about it.
+    :param job_name: the Glue job.
+    :param run_id: the run.
+    """
+
+    def __init__(self, uri: str | None, problem: str, *, job_name: str = "", run_id: str = "") -> None:
+        where = f" of Glue job run {run_id} of job {job_name}" if run_id else ""
+        at = f" at {uri}" if uri else ""
+        super().__init__(f"The job result{where}{at}: {problem}")
+        self.uri = uri
+        self.problem = problem

@@ -5,11 +5,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from airflow.sdk import BaseOperator
 
@@ -21,6 +20,15 @@ from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
+from airflow_glue_runs._internal.results.location import (
+    ask_for_result,
+    check_job_result,
+    check_result_options,
+    uri_of_run,
+)
+from airflow_glue_runs._internal.results.task import JOB_RESULT_XCOM_KEY
+from airflow_glue_runs._internal.run.deferral import glue_run_trigger
+from airflow_glue_runs._internal.run.glue_task import GlueTask
 from airflow_glue_runs._internal.run.report import RunReport
 from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, scrubbed
 from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
@@ -46,6 +54,7 @@ from airflow_glue_runs._internal.start.options import (
     check_seconds,
 )
 from airflow_glue_runs._internal.start.task_request import TaskRequest
+from airflow_glue_runs.glue_job_result import RESULT_URI_ARGUMENT
 from airflow_glue_runs.job_run import JobRun
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink
 
@@ -58,6 +67,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_MINUTES",
     "DEFERRAL_MARGIN",
+    "JOB_RESULT_XCOM_KEY",
     "LINK_XCOM_KEY",
     "RUN_ID_XCOM_KEY",
     "SUMMARY_XCOM_KEY",
@@ -67,10 +77,11 @@ __all__ = [
 ]
 
 
-class GlueJobRunOperator(GlueRunLineage, BaseOperator):
+class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
     """Start one AWS Glue job run with arguments rendered from the DAG context, and wait for it.
 
-    The task succeeds with the run id as its return value when the run SUCCEEDED. Otherwise it raises the
+    The task succeeds with the run id (or, with ``return_job_result``, the job result) as its return value when the
+    run SUCCEEDED. Otherwise it raises the
     exception for how the run ended, whose message names the job, the run id, the state, Glue's ErrorMessage
     or StateDetail, and the console link: :class:`~airflow_glue_runs.exceptions.GlueJobRunFailedError`
     (FAILED, ERROR), its subclasses ``GlueJobRunStoppedError`` (STOPPED) and ``GlueJobRunExpiredError``
@@ -80,7 +91,8 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
     XCom (each key at most once per try, across deferral): ``glue_job_run_id`` (the run id, as soon as it is
     known), ``glue_job_run_link`` (what the "Glue job run" extra link needs), ``glue_job_run`` (the summary of
     :func:`~airflow_glue_runs._internal.run.summary.run_summary`, when the run's outcome is known, success or not)
-    and the return value. Nothing is pushed when ``do_xcom_push=False``.
+    ``glue_job_result`` (with ``job_result``, when the run wrote one) and the return value. Nothing is pushed when
+    ``do_xcom_push=False``.
 
     **No duplicate runs.** A retry reattaches to the run an earlier try of the same task instance started (waits
     for it while active, adopts its success, starts anew only if it ended badly or is gone); a Clear starts a fresh
@@ -131,11 +143,16 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
     :param openlineage_inject_transport_info: add the OpenLineage listener's HTTP transport to the run's
         ``--conf`` (its API key is masked in Airflow, but Glue stores it with the run). Defaults, when the task
         runs, to ``[openlineage] spark_inject_transport_info`` (False when unset).
+    :param job_result: read the JSON object the job wrote (``glue_job_result.write_result``) once the run ended:
+        ``"required"`` (none after SUCCEEDED fails with ``GlueJobRunResultError``), ``"optional"`` (a warning) or
+        None (off). README "Job results". With ``wait_for_completion=False`` the URI is only sent (for a sensor).
+    :param job_result_prefix: S3 prefix of the result objects (templated); default: the run's or job's ``--TempDir``.
+    :param return_job_result: return the job result instead of the run id.
 
     OpenLineage events of the task carry the run's id, summary and (on failure) Glue's ErrorMessage.
     """
 
-    template_fields: Sequence[str] = ("job_name", "arguments", "forward_logs", *RUN_OPTION_FIELDS)
+    template_fields: Sequence[str] = ("job_name", "arguments", "forward_logs", "job_result_prefix", *RUN_OPTION_FIELDS)
     template_fields_renderers = {"arguments": "json", "execution_role_session_policy": "json"}
     operator_extra_links = (GlueJobRunLink(),)
     ui_color = "#ededed"
@@ -167,6 +184,9 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         botocore_config: dict[str, Any] | None = None,
         openlineage_inject_parent_job_info: bool | None = None,
         openlineage_inject_transport_info: bool | None = None,
+        job_result: Literal["required", "optional"] | None = None,
+        job_result_prefix: str | None = None,
+        return_job_result: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -198,6 +218,13 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         self.openlineage_inject_transport_info = optional_flag(
             "openlineage_inject_transport_info", openlineage_inject_transport_info
         )
+        self.job_result = check_job_result(job_result)
+        self.job_result_prefix = job_result_prefix
+        self.return_job_result = check_flag("return_job_result", return_job_result)
+        check_result_options(
+            self.job_result, job_result_prefix, self.return_job_result, wait_for_completion=self.wait_for_completion
+        )
+        self._result_uri: str | None = None
         self._request = TaskRequest(secret_arguments=self.secret_arguments)
         self._identity: RunIdentity | None = None
         self._progress = StartProgress()
@@ -213,15 +240,6 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         self._progress.run_id = run_id
 
     # -- hooks -------------------------------------------------------------------------------------------------
-
-    @cached_property
-    def hook(self) -> GlueJobRunHook:
-        """The hook for reading and stopping runs (botocore retries on)."""
-        from airflow_glue_runs.hooks import GlueJobRunHook
-
-        return GlueJobRunHook(
-            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
-        )
 
     @cached_property
     def start_hook(self) -> GlueJobRunHook:
@@ -267,32 +285,35 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         """
         super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
         if parent is self and "arguments" in template_fields:
-            prepared = self._prepare_arguments()
-            self.arguments = prepared.masked()
+            self.arguments = self._prepare_arguments().masked()
 
     def _prepare_arguments(self) -> JobArguments:
         return self._request.prepare(self.arguments)
 
     # -- execute -----------------------------------------------------------------------------------------------
 
-    def execute(self, context: Context) -> str:
-        """Start (or reattach to) the run, then wait on the worker or defer; return the run id on success.
+    def execute(self, context: Context) -> Any:
+        """Start (or reattach to) the run, then wait on the worker or defer; return the run id (or result) on success.
 
         An error raised from an AWS answer leaves with the task's secret values masked in its text.
         """
         with scrubbed(self._redactor):
             return self._execute(context)
 
-    def _execute(self, context: Context) -> str:
+    def _execute(self, context: Context) -> Any:
         run_options = {field: getattr(self, field) for field in RUN_OPTION_FIELDS}
         arguments, options = self._request.validated(self.job_name, self.arguments, run_options)
         self.forward_logs = check_forward_logs(self.forward_logs)
         for warning in self._request.warnings():
             self.log.warning("%s", warning)
+        identity = self._identity = RunIdentity.from_context(context)
+        if self.job_result is not None:  # a new URI per start; a reattached run keeps its own
+            read = partial(self._secrets.needed_defaults, self._read_job_defaults)
+            arguments = ask_for_result(arguments, self.job_result_prefix, identity, read)
         # OpenLineage properties go into the arguments sent; the run identity (hence a retry's reattach) ignores them.
         arguments = self._request.arguments = inject_openlineage(arguments, context, self)
-        identity = self._identity = RunIdentity.from_context(context)
         run = self._acquisition.acquire(identity, RunLedger.from_context(context), arguments.values, options)
+        self._result_uri = uri_of_run(run, arguments.values.get(RESULT_URI_ARGUMENT))
         self.log.info("Glue job run %s in the console: %s", run.id, self._report.console_url(run.id))
         self._report.started(context, run.id)
         if not self.wait_for_completion:
@@ -316,10 +337,10 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
             self._defer(run)
         return self._finish(context, result if result is not None else waiting.wait())
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
-        """Resume after the trigger: judge its verdict with the shared state model."""
+    def execute_complete(self, context: Context, event: dict[str, Any], job_result_uri: str | None = None) -> Any:
+        """Resume after the trigger: judge its verdict with the shared state model (and read the job result)."""
         result = WaitResult.from_json(event)
-        self._run_id = result.run_id
+        self._run_id, self._result_uri = result.run_id, job_result_uri
         self._secrets.never_read_defaults()  # the trigger masked Glue's text with them: no GetJob on resume
         with scrubbed(self._redactor):
             return self._finish(context, result)
@@ -338,63 +359,39 @@ class GlueJobRunOperator(GlueRunLineage, BaseOperator):
         )
 
     def _defer(self, run: JobRun) -> NoReturn:
-        from airflow_glue_runs.triggers import GlueJobRunTrigger
-
         timeout = deferral_timeout(run, max_queue_wait=self.max_queue_wait, poll_interval=self.poll_interval)
         self.log.info("Deferring the wait on Glue job run %s (deadline in %s).", run.id, timeout)
-        self.defer(
-            trigger=GlueJobRunTrigger(
-                job_name=self.job_name,
-                run_id=run.id,
-                poll_interval=self.poll_interval,
-                max_queue_wait=self.max_queue_wait,
-                stop_on_kill=self.stop_on_kill,
-                forward_logs=self.forward_logs,
-                secret_arguments=self.secret_arguments,
-                log_position=self._logs.position_json() if self._logs is not None else None,
-                deferred_at=time.time() if self.forward_logs else None,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
-            ),
-            method_name="execute_complete",
-            timeout=timeout,
+        position = self._logs.position_json() if self._logs is not None else None
+        trigger = glue_run_trigger(
+            self, run.id, poll_interval=self.poll_interval, stop_on_kill=self.stop_on_kill, log_position=position
         )
+        kwargs = {"job_result_uri": self._result_uri} if self.job_result is not None else None
+        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout, kwargs=kwargs)
 
-    def _finish(self, context: Context, result: WaitResult) -> str:
+    def _finish(self, context: Context, result: WaitResult) -> Any:
         result = result.redacted(self._redactor(result.run))
         if result.resolution is Resolution.QUEUE_TIMEOUT:
             self._acquisition.stop(result.run_id, "it stayed queued longer than max_queue_wait")
+        problem = self._results.take(result, self._result_uri, self._result_redactor, self._run_result_uri)
         if result.run is not None:
-            self._report.summary(context, result.run, self._request.arguments)
+            self._report.summary(context, result.run, self._request.arguments, results=self._results)
+        self._results.push(partial(self._report.push, context))
         raise_for_result(result, console_url=self._report.console_url(result.run_id))
+        if problem is not None:
+            raise problem
         self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
-        return result.run_id
-
-    # -- stopping ----------------------------------------------------------------------------------------------
+        return self._results.value if self.return_job_result else result.run_id
 
     def on_kill(self) -> None:
         """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``)."""
-        self._progress.killed = True
-        if not self.stop_on_kill:
-            if self._run_id is not None:
-                self.log.warning("Leaving Glue job run %s running (stop_on_kill=False).", self._run_id)
-            return
-        if (run_id := self._acquisition.run_to_stop(self._identity)) is not None:
-            self._acquisition.stop(run_id, "the task was killed")
+        self._acquisition.killed(self._identity, stop=self.stop_on_kill)
 
-    # -- secrets and lineage -----------------------------------------------------------------------------------
+    # -- stopping, secrets and lineage -------------------------------------------------------------------------
 
     def _redactor(self, run: JobRun | None = None) -> Redactor:
         """Hide the task's secret values and the run's merged arguments' (job defaults read only for Glue text)."""
         self._secrets.known = self._prepare_arguments().secret_values
         return self._secrets.redactor_for(run, self._job_defaults)
-
-    def _job_defaults(self) -> Mapping[str, str]:
-        """Return the job's DefaultArguments: one GetJob per task, shared by masking and log forwarding."""
-        read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
-        return self._secrets.defaults(read, self.log, self.job_name)
 
     def _lineage(self) -> LineageSource:
         return self._report.lineage(self._run_id, self._request.arguments)

@@ -8,11 +8,9 @@ shared waiting policy (:class:`~airflow_glue_runs._internal.run.waiting.RunWatch
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
@@ -28,6 +26,9 @@ from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_f
 from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource
 from airflow_glue_runs._internal.masking import Redactor
+from airflow_glue_runs._internal.results.location import check_job_result, check_result_options, uri_of_run
+from airflow_glue_runs._internal.run.deferral import glue_run_trigger
+from airflow_glue_runs._internal.run.glue_task import GlueTask
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrubbed
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, raise_for_result
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
@@ -38,7 +39,6 @@ from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
 
 __all__ = ["LATEST_RUN_SCAN_PAGES", "GlueJobRunSensor"]
@@ -49,7 +49,7 @@ LOG_POSITION_KEY = "airflow_glue_runs.log_position"
 """Task state store key of the log forwarding position in reschedule mode (Airflow 3.3+)."""
 
 
-class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
+class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
     """Wait until a Glue job run ends; succeed if it succeeded, fail with the reason otherwise.
 
     The run is ``run_id`` of ``job_name`` or, without ``run_id``, the job's most recent run (by StartedOn,
@@ -61,7 +61,8 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     A run that FAILED, ERROR, STOPPED, EXPIRED or TIMEOUT, stayed WAITING longer than ``max_queue_wait``,
     vanished, or may not be read raises the same exception as for :class:`GlueJobRunOperator`; with
     ``soft_fail`` (or ``never_fail``) the task is skipped instead. Throttling and transient faults cost a poke.
-    The sensor returns the run id (XCom ``return_value``). Glue's ErrorMessage and StateDetail and AWS error texts
+    The sensor returns the run id (XCom ``return_value``), or with ``return_job_result`` the job result.
+    Glue's ErrorMessage and StateDetail and AWS error texts
     are masked in its log lines and exceptions: the secret values of the run's merged arguments (the job's
     DefaultArguments, read once when there is Glue text to mask, overlaid with the run's) whose names look sensitive
     or are listed in ``secret_arguments``.
@@ -87,6 +88,11 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     :param verify: TLS certificate verification: a bool or the path of a CA bundle; None uses the connection's.
     :param botocore_config: botocore ``Config`` keyword arguments, overriding the connection's
         ``config_kwargs``.
+    :param job_result: read the job result the run wrote (``glue_job_result.write_result``) to the URI in its
+        ``--airflow-glue-runs-result-uri`` argument, once it ended, and push it to XCom ``glue_job_result``:
+        ``"required"`` (a succeeded run without one fails with ``GlueJobRunResultError``), ``"optional"`` (a
+        warning) or None (default: off). README "Job results".
+    :param return_job_result: return the job result instead of the run id.
 
     OpenLineage events of the task carry the id and summary of the run it waited on and, on failure, Glue's
     ErrorMessage (like :class:`~airflow_glue_runs.operators.GlueJobRunOperator`'s).
@@ -110,9 +116,14 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
         region_name: str | None = None,
         verify: bool | str | None = None,
         botocore_config: Mapping[str, Any] | None = None,
+        job_result: Literal["required", "optional"] | None = None,
+        return_job_result: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.job_result = check_job_result(job_result)
+        self.return_job_result = check_flag("return_job_result", return_job_result)
+        check_result_options(self.job_result, None, self.return_job_result)
         self.job_name = job_name
         self.run_id = run_id
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
@@ -128,16 +139,8 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
         self._watch: RunWatch | None = None
         self._linked_run: str | None = None
         self._result: WaitResult | None = None
+        self._seen: JobRun | None = None
         self._secrets = TaskSecrets(secret_arguments=self.secret_arguments)
-
-    @cached_property
-    def hook(self) -> GlueJobRunHook:
-        """The Glue hook of the sensor's connection."""
-        from airflow_glue_runs.hooks import GlueJobRunHook
-
-        return GlueJobRunHook(
-            aws_conn_id=self.aws_conn_id, region_name=self.region_name, verify=self.verify, config=self.botocore_config
-        )
 
     # -- poke and reschedule modes ---------------------------------------------------------------------------
 
@@ -151,11 +154,10 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the run once: done when it succeeded; raise when it ended otherwise; keep waiting while active."""
-        result, run_id = self._look(context)
+        result, _ = self._look(context)
         if result is None:
             return False
-        self._judge(result)
-        return PokeReturnValue(is_done=True, xcom_value=run_id)
+        return PokeReturnValue(is_done=True, xcom_value=self._done(context, result, self._seen))
 
     def _look(self, context: Context) -> tuple[WaitResult | None, str | None]:
         """Read the run and apply the waiting policy; return the verdict (None: keep waiting) and the run id."""
@@ -176,6 +178,7 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
         if run is None:
             self.log.info("Glue job %s has no run yet; waiting for one.", self.job_name)
             return None, None
+        self._seen = run
         self._push_link(context, run.id)
         run = run.with_glue_text(self._redactor(run))
         lines, result = self._watch_for(run.id).observe(run, datetime.now(UTC))
@@ -231,6 +234,25 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
             token = page.next_token
         return latest
 
+    def _done(self, context: Context, result: WaitResult, run: JobRun | None) -> Any:
+        """Take the job result (``job_result``), then judge the run; return the run id or the result.
+
+        :param run: the run as read with its arguments (None after a deferral: read again, once, for its result URI
+            and secret values, only when ``job_result`` is on).
+        """
+        problem = None
+        if self._results.enabled and result.run is not None and result.run.is_terminal:
+            if run is None or run.arguments is None:
+                run = self.hook.get_job_run(self.job_name, result.run_id)
+            self._secrets.see(run)
+            problem = self._results.take(result, uri_of_run(run), self._result_redactor)
+            if self.do_xcom_push:
+                self._results.push(lambda key, value: context["ti"].xcom_push(key=key, value=value))
+        self._judge(result)
+        if problem is not None:
+            raise problem
+        return self._results.value if self.return_job_result else result.run_id
+
     def _judge(self, result: WaitResult) -> None:
         """Return if the run succeeded; raise its outcome error, or skip the task under soft_fail/never_fail."""
         self._result = result
@@ -249,39 +271,25 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     def _check_then_defer(self, context: Context) -> Any:
         result, run_id = self._look(context)
         if result is not None:
-            self._judge(result)
-            return run_id
+            return self._done(context, result, self._seen)
         if run_id is None:
             self._reschedule_until_a_run_exists(context)
-        from airflow_glue_runs.triggers import GlueJobRunTrigger
-
         self.log.info("Deferring the wait on Glue job run %s of job %s to the triggerer.", run_id, self.job_name)
         self.defer(
-            trigger=GlueJobRunTrigger(
-                job_name=self.job_name,
-                run_id=run_id,
-                poll_interval=self.poll_interval or self.poke_interval,
-                max_queue_wait=self.max_queue_wait,
-                stop_on_kill=False,  # the sensor does not own the run
-                forward_logs=self.forward_logs,
-                secret_arguments=self.secret_arguments,
-                deferred_at=time.time() if self.forward_logs else None,
-                aws_conn_id=self.aws_conn_id,
-                region_name=self.region_name,
-                verify=self.verify,
-                botocore_config=self.botocore_config,
+            # stop_on_kill=False: the sensor does not own the run
+            trigger=glue_run_trigger(
+                self, run_id, poll_interval=self.poll_interval or self.poke_interval, stop_on_kill=False
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger and judge its verdict like a poke would; return the run id."""
         result = WaitResult.from_json(event)
         self._secrets.never_read_defaults()  # the trigger masked Glue's text with them: no GetJob on resume
         with scrubbed(self._redactor):
-            self._judge(result.redacted(self._redactor()))
-        return result.run_id
+            return self._done(context, result.redacted(self._redactor()), None)
 
     def _reschedule_until_a_run_exists(self, context: Context) -> NoReturn:
         """Come back after ``poke_interval`` (slot freed) while the job has no run to defer on."""
@@ -300,7 +308,7 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     def _lineage(self) -> LineageSource:
         result = self._result
         run_id, run = (result.run_id, result.run) if result is not None else (None, None)
-        return LineageSource.of(self.job_name, self.hook, run_id, run)
+        return LineageSource.of(self.job_name, self.hook, run_id, run, job_result=self._results.value)
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -314,10 +322,6 @@ class GlueJobRunSensor(GlueRunLineage, BaseSensorOperator):
     def _redactor(self, run: JobRun | None = None) -> Redactor:
         """Return the masking of the secret values of the run's merged arguments (the job's defaults read lazily)."""
         return self._secrets.redactor_for(run, self._job_defaults)
-
-    def _job_defaults(self) -> Mapping[str, str]:
-        read = lambda: self.hook.get_job_default_arguments(self.job_name)  # noqa: E731
-        return self._secrets.defaults(read, self.log, self.job_name)
 
     def _console_url(self, run_id: str) -> str:
         return console_url(self.hook.conn_region_name, self.job_name, run_id)

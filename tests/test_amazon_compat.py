@@ -72,12 +72,14 @@ def test_the_classes_are_thin_subclasses_of_the_native_ones() -> None:
 
 def test_templated_fields_are_the_amazon_providers() -> None:
     """The operator and the sensor template every field the installed Amazon provider templates (connection
-    parameters included, which its 9.5 floor did not template yet), with the same renderers."""
+    parameters included, which its 9.5 floor did not template yet), with the same renderers; plus this provider's
+    own templated job_result_prefix."""
     from airflow.providers.amazon.aws.operators.glue import GlueJobOperator as AmazonOperator
     from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor as AmazonSensor
 
     connection = {"aws_conn_id", "region_name", "verify"}
-    assert set(GlueJobOperator.template_fields) == {*AmazonOperator.template_fields, *connection}
+    own = {"job_result_prefix"}
+    assert set(GlueJobOperator.template_fields) == {*AmazonOperator.template_fields, *connection, *own}
     assert GlueJobOperator.template_fields_renderers == AmazonOperator.template_fields_renderers
     assert set(GlueJobSensor.template_fields) == {*AmazonSensor.template_fields, *connection}
 

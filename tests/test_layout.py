@@ -34,6 +34,7 @@ PUBLIC_MODULES = (
     "airflow_glue_runs.job_run",
     "airflow_glue_runs.local_glue",
     "airflow_glue_runs.pytest_plugin",
+    "airflow_glue_runs.glue_job_result",
 )
 """The modules README's Layout section calls public: everything else is under ``_internal`` or underscored."""
 

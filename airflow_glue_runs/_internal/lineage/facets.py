@@ -4,7 +4,7 @@ Imported only by the operator's and the sensor's ``get_openlineage_facets_on_com
 OpenLineage listener calls; it reads a :class:`~airflow_glue_runs._internal.lineage.openlineage.LineageSource`.
 
 Run facets: ``externalQuery`` (:class:`ExternalQueryRunFacet`: the JobRunId, source ``glue://<region>``),
-``glueJobRun`` (:class:`GlueJobRunFacet`: the run's summary) and, on failure, ``glueErrorMessage``
+``glueJobRun`` (:class:`GlueJobRunFacet`: the run's summary and job result) and, on failure, ``glueErrorMessage``
 (:class:`ErrorMessageRunFacet` with Glue's ErrorMessage, secret values masked). The listener writes the task's
 own exception under the standard ``errorMessage`` key, so Glue's message has a key of its own.
 """
@@ -52,6 +52,8 @@ class GlueJobRunFacet(RunFacet):
     maxCapacity: float | None = None
     executionClass: str | None = None
     glueVersion: str | None = None
+    jobResult: dict[str, Any] | None = None
+    """The JSON object the job wrote with ``glue_job_result.write_result`` (secret values masked), when read."""
 
     _additional_skip_redact = ["jobName", "runId", "region", "state", "workerType", "executionClass", "glueVersion"]
 
@@ -81,6 +83,7 @@ def operator_lineage(source: LineageSource, *, failed: bool) -> Any:
             maxCapacity=run.max_capacity if run else None,
             executionClass=run.execution_class if run else None,
             glueVersion=run.glue_version if run else None,
+            jobResult=source.job_result,
         )
     message = (run.error_message or run.state_detail) if run is not None else None
     if failed and message:

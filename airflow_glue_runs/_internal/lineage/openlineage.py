@@ -242,6 +242,7 @@ class LineageSource:
     :param run_id: the run's id, ``None`` when no run was started or found.
     :param run: the run as last read (or from the trigger's event), ``None`` if never read.
     :param secrets: values masked in the texts taken from Glue (Glue's ErrorMessage).
+    :param job_result: the run's job result (masked), when the task took one.
     """
 
     job_name: str
@@ -249,6 +250,7 @@ class LineageSource:
     run_id: str | None = None
     run: JobRun | None = None
     secrets: tuple[str, ...] = ()
+    job_result: dict[str, Any] | None = None
 
     @classmethod
     def of(
@@ -258,6 +260,8 @@ class LineageSource:
         run_id: str | None,
         run: JobRun | None,
         arguments: JobArguments | None = None,
+        *,
+        job_result: dict[str, Any] | None = None,
     ) -> LineageSource:
         """Describe the run of a task; the region is the hook's (already known once the task saw its run).
 
@@ -270,7 +274,7 @@ class LineageSource:
         rule = sensitive_name_rule()
         sensitive = JobArguments(values=seen, secret_keys=frozenset(k for k in seen if rule(k)))
         secrets = (*secret_values(arguments), *secret_values(sensitive))
-        return cls(job_name=job_name, region=region, run_id=run_id, run=run, secrets=secrets)
+        return cls(job_name=job_name, region=region, run_id=run_id, run=run, secrets=secrets, job_result=job_result)
 
 
 def secret_values(arguments: JobArguments | None) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from airflow_glue_runs.links import LINK_XCOM_KEY, link_target
 
 if TYPE_CHECKING:
     from airflow_glue_runs._internal.masking import Redactor
+    from airflow_glue_runs._internal.results.task import JobResults
     from airflow_glue_runs._internal.start.arguments import JobArguments
     from airflow_glue_runs.hooks import GlueJobRunHook
     from airflow_glue_runs.job_run import JobRun
@@ -43,6 +44,8 @@ class RunReport:
     redactor: Callable[[JobRun | None], Redactor]
     last_run: JobRun | None = None
     """The run as last reported (its Glue text masked), for the OpenLineage facets."""
+    job_result: dict[str, Any] | None = None
+    """The job result as last reported (masked), for the OpenLineage facets."""
 
     def console_url(self, run_id: str) -> str:
         """Return the run's page in the AWS console."""
@@ -58,8 +61,13 @@ class RunReport:
         self.push(context, RUN_ID_XCOM_KEY, run_id)
         self.push(context, LINK_XCOM_KEY, link_target(self.hook.conn_region_name, self.job_name, run_id))
 
-    def summary(self, context: Any, run: JobRun, arguments: JobArguments | None) -> None:
-        """Push the run's summary (secret values masked) and remember the run for OpenLineage."""
+    def summary(
+        self, context: Any, run: JobRun, arguments: JobArguments | None, *, results: JobResults | None = None
+    ) -> None:
+        """Push the run's summary (secret values masked) and remember the run for OpenLineage.
+
+        With ``job_result`` on, the summary has a ``job_result`` key: the result taken (masked), or None.
+        """
         self.last_run = run
         listed = arguments.listed if arguments is not None else ()
         summary = run_summary(
@@ -70,8 +78,10 @@ class RunReport:
             sent_arguments=arguments.values if arguments is not None else None,
             redact=self.redactor(run),
         )
+        if results is not None and results.enabled:
+            summary["job_result"] = self.job_result = results.value
         self.push(context, SUMMARY_XCOM_KEY, summary)
 
     def lineage(self, run_id: str | None, arguments: JobArguments | None) -> LineageSource:
         """Return the source of the task's OpenLineage facets: the run's id, the run as last reported, the arguments."""
-        return LineageSource.of(self.job_name, self.hook, run_id, self.last_run, arguments)
+        return LineageSource.of(self.job_name, self.hook, run_id, self.last_run, arguments, job_result=self.job_result)

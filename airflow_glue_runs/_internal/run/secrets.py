@@ -86,6 +86,8 @@ class TaskSecrets:
     run_arguments: Mapping[str, Any] | None = None
     job_defaults: Mapping[str, Any] | None = None
     """The job's DefaultArguments; None until read (an empty mapping after a failed read: not read again)."""
+    defaults_read: bool = False
+    """Whether this task read the job's DefaultArguments itself (or tried to)."""
     _built: tuple[tuple[Any, ...], Redactor] | None = dataclasses.field(default=None, init=False, repr=False)
 
     def never_read_defaults(self) -> None:
@@ -136,6 +138,29 @@ class TaskSecrets:
             read_defaults()
         return self.redactor()
 
+    def needed_defaults(self, read: Callable[[], Mapping[str, Any]]) -> Mapping[str, Any]:
+        """Return the job's DefaultArguments for a decision that needs them (a default ``--TempDir``), read once.
+
+        Unlike :meth:`defaults`, a failed read raises: the caller cannot go on without them.
+        """
+        if not self.defaults_read or self.job_defaults is None:
+            self.job_defaults = dict(read())
+            self.defaults_read = True
+        return self.job_defaults
+
+    def job_output_redactor(
+        self, run: JobRun | None, read: Callable[[], Mapping[str, Any]], log: Any, job_name: str
+    ) -> Redactor:
+        """Return the Redactor for what the job itself wrote (its result): the job's defaults are always read.
+
+        Unlike Glue's text, which the triggerer already masked with them, a result is read only on the worker,
+        so a task resumed from a deferral reads the defaults too (one GetJob per task, shared).
+        """
+        self.see(run)
+        if not self.defaults_read:
+            self.read_defaults(read, log, job_name)
+        return self.redactor()
+
     def defaults(self, read: Callable[[], Mapping[str, Any]], log: Any, job_name: str) -> Mapping[str, Any]:
         """Return the job's DefaultArguments, read once per task (masking and the worker's log location share it)."""
         if self.job_defaults is None:
@@ -148,6 +173,7 @@ class TaskSecrets:
         A failure leaves the masking to what is known (the task's values and the run's arguments): it never
         fails the task.
         """
+        self.defaults_read = True
         try:
             self.job_defaults = dict(read())
         except Exception as error:

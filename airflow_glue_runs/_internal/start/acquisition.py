@@ -119,6 +119,16 @@ class RunAcquisition:
             self.stop(run_id, "the task was killed while StartJobRun was in flight")
         return found if found is not None else self._read_new_run(run_id)
 
+    def killed(self, identity: RunIdentity | None, *, stop: bool) -> None:
+        """The task was killed: stop this try's run (``stop_on_kill``), or say it is left running."""
+        self.progress.killed = True
+        if not stop:
+            if self.progress.run_id is not None:
+                self.log.warning("Leaving Glue job run %s running (stop_on_kill=False).", self.progress.run_id)
+            return
+        if (run_id := self.run_to_stop(identity)) is not None:
+            self.stop(run_id, "the task was killed")
+
     def run_to_stop(self, identity: RunIdentity | None) -> str | None:
         """Return the id of this try's run for ``on_kill``, looking it up by its token if StartJobRun was in flight."""
         if self.progress.run_id is not None:
