@@ -50,8 +50,14 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
     # Long enough that the slot is still taken when a loaded scheduler gets to the next task (8 s was not, at times).
     "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "15"}},
 }
-# S3 buckets of the local Glue (the job-definition DAG uploads its script to the first).
-DEMO_BUCKETS: tuple[str, ...] = ("demo-glue-scripts",)
+# S3 buckets of the local Glue (the job-definition DAGs upload their scripts to the first; the job-result DAG reads
+# its CSV from the second and writes its result under the third, its job's --TempDir).
+DEMO_BUCKETS: tuple[str, ...] = ("demo-glue-scripts", "demo-glue-data", "demo-glue-temp")
+# Objects the demo puts in the local S3: (bucket, key, file). The job-result DAG's CSV and the job-side helper.
+DEMO_OBJECTS: tuple[tuple[str, str, Path], ...] = (
+    ("demo-glue-data", "orders.csv", ROOT / "example_dags" / "glue_data" / "orders.csv"),
+    ("demo-glue-scripts", "libs/glue_job_result.py", ROOT / "airflow_glue_runs" / "glue_job_result.py"),
+)
 # IAM roles of the local Glue (the Amazon-migration DAG names its job's role).
 DEMO_ROLES: tuple[str, ...] = ("GlueJobRole",)
 # What each example DAG is expected to end as, and which tasks may fail (the queuing DAG fails on purpose).
@@ -62,7 +68,10 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_queuing": ("success", {"impatient"}),  # the leaf task succeeds; impatient fails on purpose
     "example_glue_job_definition": ("success", set()),
     "example_glue_amazon_migration": ("success", set()),
+    "example_glue_job_result": ("success", set()),
 }
+# Tasks a branch skips on purpose (the job-result DAG counts rows, so it loads them).
+SKIPPED: dict[str, set[str]] = {"example_glue_job_result": {"nothing_to_load"}}
 LOGICAL_DATE = "2026-01-01"
 
 
@@ -76,6 +85,8 @@ def prepare_local_glue(glue: Any) -> None:
     s3 = boto3.client("s3", endpoint_url=glue.endpoint_url, region_name=glue.region_name, **credentials)
     for bucket in DEMO_BUCKETS:
         s3.create_bucket(Bucket=bucket)
+    for bucket, key, path in DEMO_OBJECTS:
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
     iam = boto3.client("iam", endpoint_url=glue.endpoint_url, region_name=glue.region_name, **credentials)
     trust = {
         "Version": "2012-10-17",
@@ -179,6 +190,8 @@ def print_report(dag_id: str, dag_state: str, results: list[dict[str, Any]]) -> 
             f"{task:<28} {item['state'] or '-':<14} {s.get('state', '-'):<10} {duration:>9} {dpu:>8}  "
             f"{s.get('console_url') or _returned(item['returned'])}"
         )
+        if s.get("job_result") is not None:
+            print(f"{'':<28} what the job computed (XCom glue_job_result): {json.dumps(s['job_result'])}")
 
 
 def _returned(value: Any) -> str:
@@ -206,8 +219,12 @@ def check(dag_id: str, code: int, dag_state: str, results: list[dict[str, Any]])
     problems = []
     if dag_state != expected_state:
         problems.append(f"{dag_id}: DAG run ended {dag_state}, expected {expected_state} (airflow exit code {code})")
+    skipped = SKIPPED.get(dag_id, set())
     for item in results:
-        failed = item["state"] != "success"
+        if (item["state"] == "skipped") != (item["task"] in skipped):
+            problems.append(f"{dag_id}: task {item['task']} ended {item['state']}")
+            continue
+        failed = item["state"] not in ("success", "skipped")
         if failed != (item["task"] in may_fail):
             problems.append(f"{dag_id}: task {item['task']} ended {item['state']}")
     return problems
@@ -219,7 +236,7 @@ def main() -> int:
     parser.add_argument(
         "dags",
         nargs="*",
-        default=["example_glue_fanout", "example_glue_daily", "example_glue_job_definition"],
+        default=["example_glue_fanout", "example_glue_daily", "example_glue_job_definition", "example_glue_job_result"],
         metavar="DAG_ID",
         help=", ".join(EXPECTED),
     )

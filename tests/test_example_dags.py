@@ -104,8 +104,10 @@ def test_example_dag_runs_to_its_expected_result(
     expected_state, may_fail = EXPECTED[dag_id]
     state, tasks = _results(dag_id)
     assert state == expected_state, f"exit code {code}; tasks {tasks}\n{tail}"
-    failed = {task_id for (task_id, _), (ti_state, _) in tasks.items() if ti_state != "success"}
+    failed = {task_id for (task_id, _), (ti_state, _) in tasks.items() if ti_state not in ("success", "skipped")}
     assert failed == may_fail, f"{tasks}\n{tail}"
+    skipped = {task_id for (task_id, _), (ti_state, _) in tasks.items() if ti_state == "skipped"}
+    assert skipped == demo.SKIPPED.get(dag_id, set()), f"{tasks}\n{tail}"
 
     summaries = {key: summary for key, (_, summary) in tasks.items() if summary}
     assert summaries, f"no Glue run summary was pushed\n{tail}"
@@ -124,6 +126,8 @@ def test_example_dag_runs_to_its_expected_result(
                 assert summary["state"] == "SUCCEEDED", where
     for job, ids in run_ids.items():
         assert glue.run_count(job) == len(ids), f"{job}: runs in Glue beyond those the tasks reported"
+    if dag_id == "example_glue_job_result":  # the Python shell job really ran and counted the CSV's 5 rows
+        assert summaries[("count_rows", -1)]["job_result"]["rows"] == 5, f"{summaries}\n{tail}"
 
 
 @pytest.mark.slow
