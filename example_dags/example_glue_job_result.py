@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, task
 from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Param, task
 
 from airflow_glue_runs.operators import GlueJobDefinitionOperator, GlueJobRunOperator
 
