@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,25 @@ def test_sdist_holds_what_the_tests_need(dist: Path) -> None:
     expected |= {str(path.relative_to(ROOT)) for path in (ROOT / "example_dags").glob("*.py")}
     assert expected <= names
     assert not [name for name in names if "__pycache__" in name]
+
+
+@pytest.mark.slow
+def test_wheel_carries_the_files_glue_jobs_use(dist: Path) -> None:
+    """The wheel holds the job-side result helper users ship to Glue, the local Glue's getResolvedOptions stand-in
+    for real Python shell runs, and py.typed; the sdist holds the job-result example's script and CSV."""
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert {
+        "airflow_glue_runs/glue_job_result.py",
+        "airflow_glue_runs/local_glue/_job_runtime/awsglue/__init__.py",
+        "airflow_glue_runs/local_glue/_job_runtime/awsglue/utils.py",
+        "airflow_glue_runs/py.typed",
+    } <= names
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        inside = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"example_dags/glue_scripts/count_rows.py", "example_dags/glue_data/orders.csv"} <= inside
 
 
 @pytest.mark.slow
