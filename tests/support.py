@@ -92,19 +92,21 @@ JOB_WRITES = ("CreateJob", "UpdateJob", "PutObject", "TagResource", "UntagResour
 """The calls that change a job, its tags or an S3 object: what "no write" counts."""
 
 
+def aws_client(glue: Any, service: str, **options: Any) -> Any:
+    """A boto3 client of ``service`` on a local Glue's endpoint (its region, dummy credentials)."""
+    import boto3
+
+    options.setdefault("endpoint_url", glue.endpoint_url)
+    return boto3.client(
+        service, region_name=glue.region_name, aws_access_key_id="testing", aws_secret_access_key="testing", **options
+    )
+
+
 def s3_client(glue: Any) -> Any:
     """A boto3 S3 client on a local Glue (path-style addressing, dummy credentials)."""
-    import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        "s3",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(s3={"addressing_style": "path"}),
-    )
+    return aws_client(glue, "s3", config=Config(s3={"addressing_style": "path"}))
 
 
 def job_writes(glue: Any) -> dict[str, int]:

@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
-import boto3
 import pytest
 from aiobotocore.client import AioBaseClient
 from botocore.exceptions import HTTPClientError
+from support import aws_client
 
 from airflow_glue_runs._internal.glue_logs import client as log_client
 from airflow_glue_runs._internal.polling import shared_client
@@ -226,13 +226,7 @@ def test_the_logs_client_holds_nothing_of_its_creating_loop_and_works_on_another
 ) -> None:
     """The log reader's CloudWatch Logs client, built on the provider's private loop, references no object of it and
     runs FilterLogEvents on a different loop after that one is closed, with no warning."""
-    logs = boto3.client(
-        "logs",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = aws_client(glue, "logs")
     logs.create_log_group(logGroupName=LOG_GROUP)
     logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName="jr_1")
     now_ms = int(time.time() * 1000)  # moto drops events more than two hours ahead of now, as AWS does

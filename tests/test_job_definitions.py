@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from operator_fakes import FakeTI
+from support import aws_client
 from support import job_writes as writes
 from support import s3_client as s3
 
@@ -86,14 +86,7 @@ def test_creates_the_job_from_a_local_script(glue: LocalGlue, bucket: str, scrip
 
 
 def sts_account(glue: LocalGlue) -> str:
-    client = boto3.client(
-        "sts",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    return str(client.get_caller_identity()["Account"])
+    return str(aws_client(glue, "sts").get_caller_identity()["Account"])
 
 
 def test_the_same_spec_again_writes_nothing(glue: LocalGlue, bucket: str, script: Path) -> None:

@@ -6,24 +6,16 @@ from __future__ import annotations
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from support import aws_client
 
 from airflow_glue_runs.local_glue import LocalGlue
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 SCRIPT = "s3://scripts/etl.py"
 ETL = {"Role": "arn:aws:iam::123456789012:role/glue", "Command": {"Name": "glueetl", "ScriptLocation": SCRIPT}}
-
-
-def aws_client(glue: LocalGlue, service: str, **options: Any) -> Any:
-    """Return a boto3 client of ``service`` for the local Glue's endpoint, with dummy credentials."""
-    options.setdefault("endpoint_url", glue.endpoint_url)
-    return boto3.client(
-        service, region_name=glue.region_name, aws_access_key_id="testing", aws_secret_access_key="testing", **options
-    )
 
 
 def job_arn(glue: LocalGlue, name: str) -> str:

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from support import aws_client
 
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.local_glue._logs import EVENT_BYTES
@@ -44,14 +44,7 @@ def _clean(glue: LocalGlue) -> None:
 
 
 def logs_client(glue: LocalGlue) -> Any:
-    return boto3.client(
-        "logs",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
-    )
+    return aws_client(glue, "logs", config=NO_RETRIES)
 
 
 def start(glue: LocalGlue, lines: list[Any], **arguments: str) -> str:

@@ -13,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from support import SAFETY, s3_client
+from support import SAFETY, aws_client, s3_client
 
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.local_glue._job_runtime.awsglue.utils import GlueArgumentError, getResolvedOptions
@@ -89,13 +88,7 @@ def pid_gone(pid: int) -> bool:
 
 
 def events(glue: LocalGlue, group: str) -> list[dict[str, Any]]:
-    logs = boto3.client(
-        "logs",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = aws_client(glue, "logs")
     try:
         return list(logs.filter_log_events(logGroupName=group)["events"])
     except ClientError:
@@ -138,14 +131,7 @@ boto3.client("s3").put_object(Bucket="shell-scripts", Key="out/seen.json", Body=
     argv = seen["argv"]
     assert argv[argv.index("--scriptLocation") + 1] == uri
     assert (seen["key"], seen["token"]) == ("testing", None)
-    sts = boto3.client(
-        "sts",
-        endpoint_url=glue.endpoint_url,
-        region_name=glue.region_name,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    assert seen["account"] == sts.get_caller_identity()["Account"]
+    assert seen["account"] == aws_client(glue, "sts").get_caller_identity()["Account"]
 
 
 @pytest.mark.parametrize(
