@@ -195,11 +195,12 @@ class GlueJobRunTrigger(BaseTrigger):
             payload["log_position"] = position
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
+    def _follow_logs(self) -> contextlib.AbstractAsyncContextManager[LogFollower | None]:
+        # Without forwarding, no generator-based context manager kept for the whole wait by each of thousands.
+        return self._forwarding() if self.forward_logs else contextlib.nullcontext()
+
     @contextlib.asynccontextmanager
-    async def _follow_logs(self) -> AsyncIterator[LogFollower | None]:
-        if not self.forward_logs:
-            yield None
-            return
+    async def _forwarding(self) -> AsyncIterator[LogFollower]:
         position = LogPosition.from_json(self.log_position) if self.log_position else None
         logs = RunLogs(self.job_name, self.run_id, self.forward_logs, position, secret_arguments=self.secret_arguments)
         if self.deferred_at is not None and time.time() - self.deferred_at > REBUILT_AFTER:
