@@ -42,7 +42,7 @@ from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
 from airflow_glue_runs._internal.start.request import check_name
 from airflow_glue_runs.exceptions import GlueApiError
-from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.job_run import JobRun, JobRunState
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
@@ -222,6 +222,7 @@ class GlueJobRunTrigger(BaseTrigger):
 
     async def _wait(self, watch: RunWatch, watcher: Watcher, follower: LogFollower | None) -> WaitResult:
         skipped = 0
+        last: RunRead | None = None
         while True:
             observation = await watcher.next()
             if follower is not None:
@@ -232,6 +233,11 @@ class GlueJobRunTrigger(BaseTrigger):
                 if skipped:
                     self.log.info("Glue answered again after %d skipped poll(s).", skipped)
                     skipped = 0
+                # The poller hands an unchanged run out as the same object: judged already, with nothing to log
+                # (only a queued run is judged again: its time in the queue grows).
+                if observation is last and observation.run.state is not JobRunState.WAITING:
+                    continue
+                last = observation
                 run = await self._masked(observation.run)
                 lines, result = watch.observe(run, _now())
                 for line in lines:
