@@ -104,25 +104,30 @@ class Watcher:
         self.job_name = job_name
         self.run_id = run_id
         self.poll_interval = poll_interval
-        self._pending: list[Observation] = []
+        self._pending: list[Observation] | None = None  # made when needed: a waiting trigger has its waiter set
         self._waiter: asyncio.Future[Observation] | None = None
 
     @property
     def pending(self) -> int:
         """Return how many observations wait to be taken."""
-        return len(self._pending)
+        return len(self._pending) if self._pending is not None else 0
 
     def put(self, observation: Observation) -> None:
         """Hand an observation to the watcher (never blocks)."""
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(observation)
+        elif self._pending is None:
+            self._pending = [observation]
         else:
             self._pending.append(observation)
 
     async def next(self) -> Observation:
         """Wait for the next observation of the run."""
         if self._pending:
-            return self._pending.pop(0)
+            observation = self._pending.pop(0)
+            if not self._pending:
+                self._pending = None
+            return observation
         self._waiter = asyncio.get_running_loop().create_future()
         return await self._waiter

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiobotocore.parsers import AioJSONParser, AioResponseParserFactory
 
@@ -94,7 +94,7 @@ def compile_shape(shape: Any, timestamp: Convert, blob: Convert, _open: frozense
     return structure
 
 
-class _PageParser(AioJSONParser):  # type: ignore[misc]
+class _PageParser(AioJSONParser):
     """aiobotocore's JSON parser, with compiled converters for the shapes of :data:`FAST_SHAPES`."""
 
     def __init__(self, converters: dict[str, Convert | None], **defaults: Any) -> None:
@@ -102,24 +102,26 @@ class _PageParser(AioJSONParser):  # type: ignore[misc]
         self._converters = converters
 
     def _handle_json_body(self, raw_body: bytes, shape: Any) -> Any:
+        # botocore's private parser members are not in its type stubs.
         convert = self._converter(shape)
         if convert is None:
-            return super()._handle_json_body(raw_body, shape)
-        return convert(self._parse_body_as_json(raw_body))
+            return cast(Any, super())._handle_json_body(raw_body, shape)
+        return convert(cast(Any, self)._parse_body_as_json(raw_body))
 
     def _converter(self, shape: Any) -> Convert | None:
         if shape is None or shape.name not in FAST_SHAPES:
             return None
         if shape.name not in self._converters:
             try:
-                convert = compile_shape(shape, self._timestamp_parser, self._blob_parser)
+                me = cast(Any, self)
+                convert = compile_shape(shape, me._timestamp_parser, me._blob_parser)
             except _Unsupported:
                 convert = None
             self._converters[shape.name] = convert
         return self._converters[shape.name]
 
 
-class PageParserFactory(AioResponseParserFactory):  # type: ignore[misc]
+class PageParserFactory(AioResponseParserFactory):
     """aiobotocore's parser factory, giving :class:`_PageParser` for JSON services; register it on a session.
 
     Timestamps are parsed by :func:`parse_timestamp` unless :meth:`set_parser_defaults` says otherwise.
@@ -133,5 +135,5 @@ class PageParserFactory(AioResponseParserFactory):  # type: ignore[misc]
     def create_parser(self, protocol_name: str) -> Any:
         """Return a parser for ``protocol_name``: ours for ``json``, aiobotocore's for the others."""
         if protocol_name == "json":
-            return _PageParser(self._converters, **self._defaults)
+            return _PageParser(self._converters, **cast(Any, self)._defaults)
         return super().create_parser(protocol_name)
