@@ -35,8 +35,9 @@ from airflow_glue_runs._internal.polling.observations import (
     RunRead,
     Watcher,
 )
-from airflow_glue_runs._internal.polling.poller import poller_registry, watch_run
+from airflow_glue_runs._internal.polling.poller import poller_registry
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
+from airflow_glue_runs._internal.polling.watch import watch_run
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrub
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
@@ -175,7 +176,10 @@ class GlueJobRunTrigger(BaseTrigger):
         watch = RunWatch(self.job_name, self.run_id, self.max_queue_wait)
         position = None
         async with (
-            watch_run(self.client_key, self.job_name, self.run_id, self.poll_interval) as watcher,
+            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile); else on changes.
+            watch_run(
+                self.client_key, self.job_name, self.run_id, self.poll_interval, changes_only=not self.forward_logs
+            ) as watcher,
             self._follow_logs() as follower,
         ):
             self._watcher = watcher

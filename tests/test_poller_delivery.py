@@ -12,9 +12,10 @@ import pytest
 from support import PollStepper
 
 from airflow_glue_runs._internal.polling import delivery
-from airflow_glue_runs._internal.polling.observations import RunRead, Watcher
-from airflow_glue_runs._internal.polling.poller import WatchedRun, poller_registry, watch_run
+from airflow_glue_runs._internal.polling.observations import PollSkipped, RunRead, Watcher
+from airflow_glue_runs._internal.polling.poller import poller_registry
 from airflow_glue_runs._internal.polling.shared_client import ClientKey
+from airflow_glue_runs._internal.polling.watch import WatchedRun, watch_run
 from airflow_glue_runs.job_run import JobRun, JobRunState
 from airflow_glue_runs.local_glue import LocalGlue
 
@@ -114,3 +115,20 @@ async def test_watch_run_is_a_plain_context_manager(glue: LocalGlue, stepper: Po
         assert job_poller.watchers == {run_id: [watcher]}
         assert watcher.key is job_poller.key
     assert poller_registry().pollers == {}
+
+
+def test_a_changes_only_watcher_takes_a_run_again_only_when_it_matters() -> None:
+    """With changes_only, the same RunRead put again is dropped, unless the run is queued (its queue time grows) or
+    something else (a skipped poll) came in between; without it, every read is taken."""
+    reads = delivery.LastReads()
+    running = reads.of(JobRun(id="jr_1", state=JobRunState.RUNNING))
+    queued = RunRead(JobRun(id="jr_1", state=JobRunState.WAITING))
+    skipped = PollSkipped("Rate exceeded")
+    watcher = Watcher(KEY, JOB, "jr_1", 60, changes_only=True)
+    for observation in (running, running, running, skipped, running, running, queued, queued):
+        watcher.put(observation)
+    assert watcher.pending == 5  # running, skipped, running, queued, queued
+    every_read = Watcher(KEY, JOB, "jr_1", 60)
+    for observation in (running, running, running):
+        every_read.put(observation)
+    assert every_read.pending == 3

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
 from airflow_glue_runs.exceptions import ErrorKind, classify_error
-from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.job_run import JobRun, JobRunState
 
 if TYPE_CHECKING:
     from airflow_glue_runs._internal.polling.shared_client import ClientKey
@@ -94,16 +94,25 @@ class Watcher:
     :param job_name: the run's job.
     :param run_id: the run id.
     :param poll_interval: the longest the watcher wants to wait between observations, in seconds.
+    :param changes_only: take an observation only when it differs from the last one put: the poller hands an
+        unchanged run out as the same :class:`RunRead` object, and a trigger that judged it has nothing to do with
+        it again. A queued (WAITING) run is always taken: its time in the queue grows. Then the triggerer's loop
+        wakes a waiting trigger when its run changes (or a poll fails), not on every poll: thousands of wake-ups a
+        poll, each with a future and a task step that CPython's collector must walk and then free.
     """
 
     # A list and one future instead of an asyncio.Queue: a Queue costs ~1.5 KiB, and there are thousands.
-    __slots__ = ("_pending", "_waiter", "job_name", "key", "poll_interval", "run_id")
+    __slots__ = ("_last", "_pending", "_waiter", "changes_only", "job_name", "key", "poll_interval", "run_id")
 
-    def __init__(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> None:
+    def __init__(
+        self, key: ClientKey, job_name: str, run_id: str, poll_interval: float, *, changes_only: bool = False
+    ) -> None:
         self.key = key
         self.job_name = job_name
         self.run_id = run_id
         self.poll_interval = poll_interval
+        self.changes_only = changes_only
+        self._last: Observation | None = None
         self._pending: list[Observation] | None = None  # made when needed: a waiting trigger has its waiter set
         self._waiter: asyncio.Future[Observation] | None = None
 
@@ -113,7 +122,13 @@ class Watcher:
         return len(self._pending) if self._pending is not None else 0
 
     def put(self, observation: Observation) -> None:
-        """Hand an observation to the watcher (never blocks)."""
+        """Hand an observation to the watcher (never blocks); with :attr:`changes_only`, only a new one."""
+        if self.changes_only:
+            if observation is self._last and not (
+                isinstance(observation, RunRead) and observation.run.state is JobRunState.WAITING
+            ):
+                return
+            self._last = observation
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(observation)

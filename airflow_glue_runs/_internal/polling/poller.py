@@ -1,7 +1,8 @@
 """The batched poller: one asyncio task per (client, job) reads every watched run of that job together.
 
-Triggers do not call Glue themselves. Each one subscribes a :class:`Watcher` for its run (:func:`watch_run`) and
-receives :data:`Observation` values: the run as read, or what went wrong. Within one poll the poller reads the
+Triggers do not call Glue themselves. Each one subscribes a :class:`Watcher` for its run
+(:func:`~airflow_glue_runs._internal.polling.watch.watch_run`) and receives :data:`Observation` values: the run as
+read, or what went wrong. Within one poll the poller reads the
 job's watched runs with GetJobRuns pages (200 runs a page) and reads with GetJobRun only the runs that the pages
 did not show; it remembers those "old" runs and reads them directly from then on. A poll never makes more calls
 than there are watched runs: when pages did not pay for themselves, the runs read least recently are read first
@@ -52,7 +53,7 @@ from airflow_glue_runs._internal.run.secrets import error_code
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
 from airflow_glue_runs.job_run import JobRun
 
-__all__ = ["JobPoller", "PollStats", "PollerRegistry", "WatchedRun", "poller_registry", "watch_run"]
+__all__ = ["JobPoller", "PollStats", "PollerRegistry", "poller_registry"]
 
 log = logging.getLogger(__name__)
 
@@ -333,12 +334,15 @@ class PollerRegistry:
     def __init__(self) -> None:
         self.pollers: dict[tuple[ClientKey, str], JobPoller] = {}
 
-    def subscribe(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> Watcher:
-        """Return a new watcher of ``run_id``, starting the job's poller if needed."""
+    def subscribe(
+        self, key: ClientKey, job_name: str, run_id: str, poll_interval: float, *, changes_only: bool = False
+    ) -> Watcher:
+        """Return a new watcher of ``run_id``, starting the job's poller if needed (``changes_only``: see Watcher)."""
         poller = self.pollers.get((key, job_name))
         if poller is None:
             poller = self.pollers[(key, job_name)] = JobPoller(key, job_name)
-        watcher = Watcher(poller.key, job_name, run_id, poll_interval)  # the poller's key: one object per job
+        # The poller's key: one object per job, not one per trigger.
+        watcher = Watcher(poller.key, job_name, run_id, poll_interval, changes_only=changes_only)
         poller.add(watcher)
         return watcher
 
@@ -362,31 +366,3 @@ _registries: PerLoop[PollerRegistry] = PerLoop(PollerRegistry)
 def poller_registry() -> PollerRegistry:
     """Return the poller registry of the running event loop."""
     return _registries.get()
-
-
-class WatchedRun:
-    """Watch one run through the shared poller of its job for an ``async with`` block (:func:`watch_run`).
-
-    A plain object rather than an ``asynccontextmanager``: it is kept by each waiting trigger for the whole wait,
-    and a generator-based one costs a generator, a frame and a context manager object per trigger.
-    """
-
-    __slots__ = ("_args", "_watcher")
-
-    def __init__(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> None:
-        self._args = (key, job_name, run_id, poll_interval)
-        self._watcher: Watcher | None = None
-
-    async def __aenter__(self) -> Watcher:
-        self._watcher = poller_registry().subscribe(*self._args)
-        return self._watcher
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            await poller_registry().unsubscribe(watcher)
-
-
-def watch_run(key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> WatchedRun:
-    """Watch one run through the shared poller of its job for the ``async with`` block."""
-    return WatchedRun(key, job_name, run_id, poll_interval)
