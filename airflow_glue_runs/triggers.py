@@ -43,7 +43,7 @@ from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
 from airflow_glue_runs._internal.start.request import check_name
 from airflow_glue_runs.exceptions import GlueApiError
-from airflow_glue_runs.job_run import JobRun, JobRunState
+from airflow_glue_runs.job_run import JobRun
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
@@ -176,7 +176,7 @@ class GlueJobRunTrigger(BaseTrigger):
         watch = RunWatch(self.job_name, self.run_id, self.max_queue_wait)
         position = None
         async with (
-            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile); else on changes.
+            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile); else on state changes.
             watch_run(
                 self.client_key, self.job_name, self.run_id, self.poll_interval, changes_only=not self.forward_logs
             ) as watcher,
@@ -226,7 +226,6 @@ class GlueJobRunTrigger(BaseTrigger):
 
     async def _wait(self, watch: RunWatch, watcher: Watcher, follower: LogFollower | None) -> WaitResult:
         skipped = 0
-        last: RunRead | None = None
         while True:
             observation = await watcher.next()
             if follower is not None:
@@ -237,11 +236,6 @@ class GlueJobRunTrigger(BaseTrigger):
                 if skipped:
                     self.log.info("Glue answered again after %d skipped poll(s).", skipped)
                     skipped = 0
-                # The poller hands an unchanged run out as the same object: judged already, with nothing to log
-                # (only a queued run is judged again: its time in the queue grows).
-                if observation is last and observation.run.state is not JobRunState.WAITING:
-                    continue
-                last = observation
                 run = await self._masked(observation.run)
                 lines, result = watch.observe(run, _now())
                 for line in lines:

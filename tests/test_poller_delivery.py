@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -51,34 +50,26 @@ class LoopSteps:
 
 
 @pytest.mark.asyncio
-async def test_an_unchanged_run_is_delivered_as_the_same_observation(glue: LocalGlue, stepper: PollStepper) -> None:
-    """A run that did not change between two polls reaches its watcher as the very same RunRead object (nothing new
-    is kept by the trigger until the next poll); a run that changed gets a new one."""
+async def test_a_changes_only_watcher_is_not_woken_while_its_run_keeps_its_state(
+    glue: LocalGlue, stepper: PollStepper
+) -> None:
+    """Over three polls of a RUNNING run (whose ExecutionTime grows), a changes_only watcher takes one read and a
+    plain watcher three; the run's end reaches both."""
     glue.create_job(JOB, max_concurrent_runs=10)
-    client = glue.client()
-    run_ids = [client.start_job_run(JobName=JOB, Arguments={"--local-glue-duration": "600"})["JobRunId"] for _ in "ab"]
-    async with watching(run_ids) as watchers:
-        async with asyncio.timeout(SAFETY):
-            first = [await watcher.next() for watcher in watchers]
-            await stepper.until_asleep(1)
+    run_id = glue.client().start_job_run(JobName=JOB, Arguments={"--local-glue-duration": "600"})["JobRunId"]
+    await asyncio.sleep(0.6)  # past STARTING
+    async with watch_run(KEY, JOB, run_id, 60, changes_only=True) as quiet, watch_run(KEY, JOB, run_id, 60) as every:
+        for poll in (1, 2, 3):
+            await stepper.until_asleep(poll)
             stepper.step()
-            await stepper.until_asleep(2)
-            second = [await watcher.next() for watcher in watchers]
-    assert all(isinstance(read, RunRead) for read in first)
-    assert [a is b for a, b in zip(first, second, strict=True)] == [True, True]
-
-
-def test_last_reads_give_a_new_observation_only_when_the_run_changed() -> None:
-    """An equal read (a new object) gets the previous RunRead back; a read with another state gets a new one."""
-    reads = delivery.LastReads()
-    running = JobRun(id="jr_1", job_name=JOB, state=JobRunState.RUNNING, arguments={"--a": "b"})
-    read = reads.of(running)
-    assert reads.of(dataclasses.replace(running, arguments={"--a": "b"})) is read
-    ended = reads.of(dataclasses.replace(running, state=JobRunState.SUCCEEDED))
-    assert ended is not read
-    assert ended.run.state is JobRunState.SUCCEEDED
-    reads.forget("jr_1")
-    assert len(reads) == 0
+        await stepper.until_asleep(4)
+        assert (quiet.pending, every.pending) == (1, 4)
+        glue.set_run_state(JOB, run_id, "SUCCEEDED")
+        stepper.step()
+        await stepper.until_asleep(5)
+        assert (quiet.pending, every.pending) == (2, 5)
+        states = [(await quiet.next()).run.state for _ in range(2)]  # type: ignore[union-attr]
+    assert states == [JobRunState.RUNNING, JobRunState.SUCCEEDED]
 
 
 @pytest.mark.asyncio
@@ -118,17 +109,19 @@ async def test_watch_run_is_a_plain_context_manager(glue: LocalGlue, stepper: Po
 
 
 def test_a_changes_only_watcher_takes_a_run_again_only_when_it_matters() -> None:
-    """With changes_only, the same RunRead put again is dropped, unless the run is queued (its queue time grows) or
-    something else (a skipped poll) came in between; without it, every read is taken."""
-    reads = delivery.LastReads()
-    running = reads.of(JobRun(id="jr_1", state=JobRunState.RUNNING))
-    queued = RunRead(JobRun(id="jr_1", state=JobRunState.WAITING))
+    """With changes_only, a read in the state last taken is dropped, unless the run is queued (its queue time grows)
+    or something else (a skipped poll) came in between; without it, every read is taken."""
+
+    def read(state: JobRunState, execution_time: int = 0) -> RunRead:
+        return RunRead(JobRun(id="jr_1", state=state, execution_time=execution_time))
+
+    reads = [read(JobRunState.RUNNING, seconds) for seconds in (1, 2, 3)]
     skipped = PollSkipped("Rate exceeded")
     watcher = Watcher(KEY, JOB, "jr_1", 60, changes_only=True)
-    for observation in (running, running, running, skipped, running, running, queued, queued):
+    for observation in (*reads, skipped, *reads, read(JobRunState.WAITING), read(JobRunState.WAITING)):
         watcher.put(observation)
-    assert watcher.pending == 5  # running, skipped, running, queued, queued
+    assert watcher.pending == 5  # running, skipped, running, waiting, waiting
     every_read = Watcher(KEY, JOB, "jr_1", 60)
-    for observation in (running, running, running):
+    for observation in reads:
         every_read.put(observation)
     assert every_read.pending == 3

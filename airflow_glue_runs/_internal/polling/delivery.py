@@ -5,12 +5,6 @@ its event, its log lines). The pollers of a loop poll on the same beat, so their
 each to wake a batch of triggers per step, ten jobs would resolve ten batches in one step. :func:`deliver_in_turns`
 lets one batch of :data:`DELIVERY_BATCH` runs, from whichever poller, be delivered per turn of a loop-wide lock,
 and the batch's triggers run before the next batch is handed out.
-
-A watched run that did not change between two polls (the common case: a run that is still RUNNING) is delivered as
-the same :class:`~airflow_glue_runs._internal.polling.observations.RunRead` object as before (:class:`LastReads`):
-the new read of it is dropped at once instead of being kept by its trigger until the next poll, so a triggerer
-with thousands of waiting runs does not move thousands of objects a poll into the oldest generation of CPython's
-garbage collector, whose full collections walk the whole heap.
 """
 
 from __future__ import annotations
@@ -19,11 +13,9 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from airflow_glue_runs._internal.polling.observations import RunRead
 from airflow_glue_runs._internal.polling.per_loop import PerLoop
-from airflow_glue_runs.job_run import JobRun
 
-__all__ = ["DELIVERY_BATCH", "LastReads", "deliver_in_turns"]
+__all__ = ["DELIVERY_BATCH", "deliver_in_turns"]
 
 DELIVERY_BATCH = 10
 """Runs delivered per turn: their triggers run (and resolve, for runs that ended) before the next turn."""
@@ -44,27 +36,3 @@ async def deliver_in_turns(items: Sequence[T], deliver: Callable[[T], None]) -> 
             for item in items[start : start + DELIVERY_BATCH]:
                 deliver(item)
             await asyncio.sleep(0)  # the batch's triggers run in the next step of the loop, before another batch
-
-
-class LastReads:
-    """The last :class:`RunRead` handed out per watched run; a read equal to it is handed out as that same object."""
-
-    __slots__ = ("_last",)
-
-    def __init__(self) -> None:
-        self._last: dict[str, RunRead] = {}
-
-    def __len__(self) -> int:
-        return len(self._last)
-
-    def of(self, run: JobRun) -> RunRead:
-        """Return the observation of ``run``: the previous one if the run did not change since."""
-        last = self._last.get(run.id)
-        if last is not None and last.run == run:
-            return last
-        read = self._last[run.id] = RunRead(run)
-        return read
-
-    def forget(self, run_id: str) -> None:
-        """Drop what is kept of ``run_id`` (its last watcher left)."""
-        self._last.pop(run_id, None)

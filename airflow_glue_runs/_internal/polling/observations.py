@@ -94,11 +94,11 @@ class Watcher:
     :param job_name: the run's job.
     :param run_id: the run id.
     :param poll_interval: the longest the watcher wants to wait between observations, in seconds.
-    :param changes_only: take an observation only when it differs from the last one put: the poller hands an
-        unchanged run out as the same :class:`RunRead` object, and a trigger that judged it has nothing to do with
-        it again. A queued (WAITING) run is always taken: its time in the queue grows. Then the triggerer's loop
-        wakes a waiting trigger when its run changes (or a poll fails), not on every poll: thousands of wake-ups a
-        poll, each with a future and a task step that CPython's collector must walk and then free.
+    :param changes_only: drop a read of the run in the state of the last observation taken, as a trigger's
+        waiting policy has nothing to do with it (it logs and judges state changes). A queued (WAITING) run is
+        always taken: its time in the queue grows; so is a read after anything else (a skipped poll). The
+        triggerer's loop then wakes a waiting trigger when its run's state changes or a poll fails, not on every
+        poll: thousands of wake-ups a poll, each a future and a task step that CPython's collector must walk.
     """
 
     # A list and one future instead of an asyncio.Queue: a Queue costs ~1.5 KiB, and there are thousands.
@@ -124,11 +124,15 @@ class Watcher:
     def put(self, observation: Observation) -> None:
         """Hand an observation to the watcher (never blocks); with :attr:`changes_only`, only a new one."""
         if self.changes_only:
-            if observation is self._last and not (
-                isinstance(observation, RunRead) and observation.run.state is JobRunState.WAITING
+            last, self._last = self._last, observation
+            if (
+                isinstance(observation, RunRead)
+                and isinstance(last, RunRead)
+                and observation.run.state is last.run.state
+                and observation.run.state is not JobRunState.WAITING
             ):
+                self._last = last  # the one the trigger judged
                 return
-            self._last = observation
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(observation)

@@ -39,11 +39,12 @@ import math
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from airflow_glue_runs._internal.polling.delivery import LastReads, deliver_in_turns
+from airflow_glue_runs._internal.polling.delivery import deliver_in_turns
 from airflow_glue_runs._internal.polling.observations import (
     Observation,
     PollSkipped,
     RunDenied,
+    RunRead,
     Watcher,
     observation_for,
 )
@@ -106,8 +107,6 @@ class JobPoller:
         self.history: list[PollStats] = []
         """Stats of the most recent polls (bounded), newest last."""
         self._last_read: dict[str, int] = {}
-        self._reads = LastReads()
-        """The observation last delivered per run, handed out again while the run does not change."""
         self.pages_denied = False
         """Whether GetJobRuns was refused (AccessDenied); then every run is read with GetJobRun."""
         self._fresh: dict[str, float] = {}
@@ -149,7 +148,6 @@ class JobPoller:
                 self._fresh.pop(watcher.run_id, None)
                 self.old_runs.discard(watcher.run_id)
                 self._last_read.pop(watcher.run_id, None)
-                self._reads.forget(watcher.run_id)
         return not self.watchers
 
     async def _run(self) -> None:
@@ -317,7 +315,7 @@ class JobPoller:
 
     def _deliver_read(self, run: JobRun) -> None:
         if run.id in self.watchers:  # else its watchers left while the poll went on
-            self._deliver(run.id, self._reads.of(run))
+            self._deliver(run.id, RunRead(run))
 
     async def _deliver_each(self, run_ids: list[str], observation: Observation) -> None:
         await deliver_in_turns(run_ids, lambda run_id: self._deliver(run_id, observation))
