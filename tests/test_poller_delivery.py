@@ -1,4 +1,4 @@
-"""How the poller hands its reads to the watchers: unchanged runs as the same object, a batch per loop step."""
+"""How the poller hands its reads to the watchers: a trigger's watcher wakes on state changes, a batch per loop step."""
 
 from __future__ import annotations
 
