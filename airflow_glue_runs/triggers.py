@@ -35,8 +35,9 @@ from airflow_glue_runs._internal.polling.observations import (
     RunRead,
     Watcher,
 )
-from airflow_glue_runs._internal.polling.poller import poller_registry, watch_run
+from airflow_glue_runs._internal.polling.poller import poller_registry
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
+from airflow_glue_runs._internal.polling.watch import watch_run
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrub
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds
@@ -175,7 +176,10 @@ class GlueJobRunTrigger(BaseTrigger):
         watch = RunWatch(self.job_name, self.run_id, self.max_queue_wait)
         position = None
         async with (
-            watch_run(self.client_key, self.job_name, self.run_id, self.poll_interval) as watcher,
+            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile); else on state changes.
+            watch_run(
+                self.client_key, self.job_name, self.run_id, self.poll_interval, changes_only=not self.forward_logs
+            ) as watcher,
             self._follow_logs() as follower,
         ):
             self._watcher = watcher
@@ -195,11 +199,12 @@ class GlueJobRunTrigger(BaseTrigger):
             payload["log_position"] = position
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
+    def _follow_logs(self) -> contextlib.AbstractAsyncContextManager[LogFollower | None]:
+        # Without forwarding, no generator-based context manager kept for the whole wait by each of thousands.
+        return self._forwarding() if self.forward_logs else contextlib.nullcontext()
+
     @contextlib.asynccontextmanager
-    async def _follow_logs(self) -> AsyncIterator[LogFollower | None]:
-        if not self.forward_logs:
-            yield None
-            return
+    async def _forwarding(self) -> AsyncIterator[LogFollower]:
         position = LogPosition.from_json(self.log_position) if self.log_position else None
         logs = RunLogs(self.job_name, self.run_id, self.forward_logs, position, secret_arguments=self.secret_arguments)
         if self.deferred_at is not None and time.time() - self.deferred_at > REBUILT_AFTER:

@@ -14,8 +14,8 @@ from support import PollStepper
 
 from airflow_glue_runs._internal.polling import poller, shared_client
 from airflow_glue_runs._internal.polling.observations import PollFailed, PollSkipped, RunRead, Watcher
-from airflow_glue_runs._internal.polling.poller import watch_run
 from airflow_glue_runs._internal.polling.shared_client import ClientKey
+from airflow_glue_runs._internal.polling.watch import watch_run
 from airflow_glue_runs.exceptions import ErrorKind, classify_error, translate_client_error
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.triggers import GlueJobRunTrigger

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiobotocore.credentials import AioRefreshableCredentials
 
-from airflow_glue_runs._internal.polling import shared_client
+from airflow_glue_runs._internal.polling import page_parser, shared_client
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, client_registry, lease_client
 from airflow_glue_runs._internal.run.waiting import Resolution, WaitResult
 from airflow_glue_runs.local_glue import LocalGlue
@@ -183,6 +183,6 @@ async def test_timestamps_are_parsed_to_utc_without_tzlocal(glue: LocalGlue) -> 
         run = await shared.hook.aget_job_run(JOB, run_id, client=shared.client)
     assert run.started_on is not None
     assert run.started_on.tzinfo is UTC
-    assert shared_client._parse_timestamp(1767225600) == datetime(2026, 1, 1, tzinfo=UTC)
-    assert shared_client._parse_timestamp("2026-01-01T01:00:00+01:00") == datetime(2026, 1, 1, tzinfo=UTC)
+    assert page_parser.parse_timestamp(1767225600) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert page_parser.parse_timestamp("2026-01-01T01:00:00+01:00") == datetime(2026, 1, 1, tzinfo=UTC)
     await client_registry().aclose_all()

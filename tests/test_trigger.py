@@ -442,3 +442,28 @@ async def test_events_never_carry_job_argument_values(glue: LocalGlue, job: str)
     assert "hunter2-secret" not in json.dumps(event.payload)
     assert result_of(event).run is not None
     assert result_of(event).run.id == run_id  # type: ignore[union-attr]
+
+
+@pytest.mark.asyncio
+async def test_an_unchanged_run_is_judged_once_not_every_poll(
+    glue: LocalGlue, job: str, stepper: PollStepper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that stays RUNNING over three polls is judged (and its text masked) once; its end is judged again."""
+    judged: list[datetime] = []
+
+    def now() -> datetime:
+        judged.append(datetime.now(UTC))
+        return judged[-1]
+
+    monkeypatch.setattr(triggers, "_now", now)
+    run_id = start(glue, duration="600")
+    task = asyncio.create_task(first_event(make_trigger(run_id)))
+    for poll in (1, 2, 3):
+        await stepper.until_asleep(poll)
+        stepper.step()
+    await stepper.until_asleep(4)
+    assert len(judged) == 1
+    glue.set_run_state(JOB, run_id, "SUCCEEDED")
+    stepper.step()
+    assert result_of(await task).resolution is Resolution.SUCCEEDED
+    assert len(judged) == 2

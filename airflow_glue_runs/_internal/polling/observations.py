@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, NoReturn
 
 from airflow_glue_runs.exceptions import ErrorKind, classify_error
-from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.job_run import JobRun, JobRunState
 
 if TYPE_CHECKING:
     from airflow_glue_runs._internal.polling.shared_client import ClientKey
@@ -94,35 +94,59 @@ class Watcher:
     :param job_name: the run's job.
     :param run_id: the run id.
     :param poll_interval: the longest the watcher wants to wait between observations, in seconds.
+    :param changes_only: drop a read of the run in the state of the last observation taken, as a trigger's
+        waiting policy has nothing to do with it (it logs and judges state changes). A queued (WAITING) run is
+        always taken: its time in the queue grows; so is a read after anything else (a skipped poll). The
+        triggerer's loop then wakes a waiting trigger when its run's state changes or a poll fails, not on every
+        poll: thousands of wake-ups a poll, each a future and a task step that CPython's collector must walk.
     """
 
     # A list and one future instead of an asyncio.Queue: a Queue costs ~1.5 KiB, and there are thousands.
-    __slots__ = ("_pending", "_waiter", "job_name", "key", "poll_interval", "run_id")
+    __slots__ = ("_last", "_pending", "_waiter", "changes_only", "job_name", "key", "poll_interval", "run_id")
 
-    def __init__(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> None:
+    def __init__(
+        self, key: ClientKey, job_name: str, run_id: str, poll_interval: float, *, changes_only: bool = False
+    ) -> None:
         self.key = key
         self.job_name = job_name
         self.run_id = run_id
         self.poll_interval = poll_interval
-        self._pending: list[Observation] = []
+        self.changes_only = changes_only
+        self._last: Observation | None = None
+        self._pending: list[Observation] | None = None  # made when needed: a waiting trigger has its waiter set
         self._waiter: asyncio.Future[Observation] | None = None
 
     @property
     def pending(self) -> int:
         """Return how many observations wait to be taken."""
-        return len(self._pending)
+        return len(self._pending) if self._pending is not None else 0
 
     def put(self, observation: Observation) -> None:
-        """Hand an observation to the watcher (never blocks)."""
+        """Hand an observation to the watcher (never blocks); with :attr:`changes_only`, only a new one."""
+        if self.changes_only:
+            last, self._last = self._last, observation
+            if (
+                isinstance(observation, RunRead)
+                and isinstance(last, RunRead)
+                and observation.run.state is last.run.state
+                and observation.run.state is not JobRunState.WAITING
+            ):
+                self._last = last  # the one the trigger judged
+                return
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(observation)
+        elif self._pending is None:
+            self._pending = [observation]
         else:
             self._pending.append(observation)
 
     async def next(self) -> Observation:
         """Wait for the next observation of the run."""
         if self._pending:
-            return self._pending.pop(0)
+            observation = self._pending.pop(0)
+            if not self._pending:
+                self._pending = None
+            return observation
         self._waiter = asyncio.get_running_loop().create_future()
         return await self._waiter

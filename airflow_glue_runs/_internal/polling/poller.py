@@ -1,7 +1,8 @@
 """The batched poller: one asyncio task per (client, job) reads every watched run of that job together.
 
-Triggers do not call Glue themselves. Each one subscribes a :class:`Watcher` for its run (:func:`watch_run`) and
-receives :data:`Observation` values: the run as read, or what went wrong. Within one poll the poller reads the
+Triggers do not call Glue themselves. Each one subscribes a :class:`Watcher` for its run
+(:func:`~airflow_glue_runs._internal.polling.watch.watch_run`) and receives :data:`Observation` values: the run as
+read, or what went wrong. Within one poll the poller reads the
 job's watched runs with GetJobRuns pages (200 runs a page) and reads with GetJobRun only the runs that the pages
 did not show; it remembers those "old" runs and reads them directly from then on. A poll never makes more calls
 than there are watched runs: when pages did not pay for themselves, the runs read least recently are read first
@@ -12,8 +13,9 @@ are interleaved) when the runs are among the job's most recent, and never more t
 watched runs ends the search only when few are missing (:data:`SEARCH_RATIO`): runs that joined together may lie
 behind younger runs nobody watches yet (triggers started oldest first). Runs taken for old come back to the pages
 when a poll's pages show them. The order of GetJobRuns results is not relied on (AWS documents newest first; moto
-returns oldest first). Only the watched runs of a page are parsed, and the poller yields to the event loop between
-pages and every :data:`DELIVERY_BATCH` delivered runs, so a poll in which hundreds of runs end does not resolve
+returns oldest first). Only the watched runs of a page are parsed, the poller yields to the event loop between
+pages, and it hands the runs to their watchers a batch per step of the loop, taking turns with the other pollers
+(:mod:`~airflow_glue_runs._internal.polling.delivery`), so a poll in which hundreds of runs end does not resolve
 them all in one step of the loop.
 
 A run whose watcher joins a running poller is not left waiting for the next poll: within :data:`FIRST_READ_DELAY`
@@ -30,14 +32,14 @@ it with its task's secret values before it logs it, raises it or puts it in its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import dataclasses
 import logging
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
+from airflow_glue_runs._internal.polling.delivery import deliver_in_turns
 from airflow_glue_runs._internal.polling.observations import (
     Observation,
     PollSkipped,
@@ -52,7 +54,7 @@ from airflow_glue_runs._internal.run.secrets import error_code
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
 from airflow_glue_runs.job_run import JobRun
 
-__all__ = ["JobPoller", "PollStats", "PollerRegistry", "poller_registry", "watch_run"]
+__all__ = ["JobPoller", "PollStats", "PollerRegistry", "poller_registry"]
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +84,6 @@ _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 SEARCH_RATIO = 10
 """Pages go on past a page without watched runs while more than this many runs per page read are missing."""
-
-DELIVERY_BATCH = 25
-"""Runs delivered between two yields to the event loop (their triggers run in between)."""
 
 FIRST_READ_DELAY = 0.2
 """Seconds a newly watched run waits for its first read, so the runs that join together are read together."""
@@ -166,7 +165,7 @@ class JobPoller:
             except Exception as error:
                 # Calls in a poll are handled there: this is the client build (connection, STS) or a bug.
                 observation = observation_for(error)
-                self._deliver_all(observation)
+                await self._deliver_each(list(self.watchers), observation)
                 if not isinstance(observation, PollSkipped):
                     # The traceback goes to each watching trigger, which raises the error (masked) in its task log.
                     log.error("Glue poller for job %s failed (%s)", self.job_name, error_code(error))
@@ -222,8 +221,7 @@ class JobPoller:
                     if isinstance(observation, PollSkipped):
                         log.warning("Skipping this poll of job %s: %s", self.job_name, error_code(error))
                         stats.skipped = True
-                    for run_id in targets:
-                        self._deliver(run_id, observation)
+                    await self._deliver_each(list(targets), observation)
                     self._record(stats)
                     return stats
                 # An IAM policy may grant glue:GetJobRun without glue:GetJobRuns: read run by run from now on.
@@ -300,7 +298,7 @@ class JobPoller:
                     self._deliver(run_id, observation)
                     return
             self._last_read[run_id] = self.polls
-            self._deliver(run_id, RunRead(run))
+            self._deliver_read(run)
 
         await asyncio.gather(*(read(run_id) for run_id in run_ids))
         if skipped:
@@ -312,19 +310,15 @@ class JobPoller:
             watcher.put(observation)
 
     async def _deliver_runs(self, runs: dict[str, JobRun]) -> None:
-        """Deliver the runs a poll's pages showed, yielding to the loop every :data:`DELIVERY_BATCH` runs.
+        """Deliver the runs a poll's pages showed, a batch per step of the loop (:func:`deliver_in_turns`)."""
+        await deliver_in_turns(list(runs.values()), self._deliver_read)
 
-        Each delivery wakes a trigger, and a trigger whose run ended resolves in that same step: hundreds at once
-        would hold the event loop for all of them.
-        """
-        for count, run in enumerate(runs.values(), start=1):
+    def _deliver_read(self, run: JobRun) -> None:
+        if run.id in self.watchers:  # else its watchers left while the poll went on
             self._deliver(run.id, RunRead(run))
-            if count % DELIVERY_BATCH == 0 and count < len(runs):
-                await asyncio.sleep(0)
 
-    def _deliver_all(self, observation: Observation) -> None:
-        for run_id in list(self.watchers):
-            self._deliver(run_id, observation)
+    async def _deliver_each(self, run_ids: list[str], observation: Observation) -> None:
+        await deliver_in_turns(run_ids, lambda run_id: self._deliver(run_id, observation))
 
     def _record(self, stats: PollStats) -> None:
         self.last_poll = stats
@@ -338,12 +332,15 @@ class PollerRegistry:
     def __init__(self) -> None:
         self.pollers: dict[tuple[ClientKey, str], JobPoller] = {}
 
-    def subscribe(self, key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> Watcher:
-        """Return a new watcher of ``run_id``, starting the job's poller if needed."""
-        watcher = Watcher(key, job_name, run_id, poll_interval)
+    def subscribe(
+        self, key: ClientKey, job_name: str, run_id: str, poll_interval: float, *, changes_only: bool = False
+    ) -> Watcher:
+        """Return a new watcher of ``run_id``, starting the job's poller if needed (``changes_only``: see Watcher)."""
         poller = self.pollers.get((key, job_name))
         if poller is None:
             poller = self.pollers[(key, job_name)] = JobPoller(key, job_name)
+        # The poller's key: one object per job, not one per trigger.
+        watcher = Watcher(poller.key, job_name, run_id, poll_interval, changes_only=changes_only)
         poller.add(watcher)
         return watcher
 
@@ -367,14 +364,3 @@ _registries: PerLoop[PollerRegistry] = PerLoop(PollerRegistry)
 def poller_registry() -> PollerRegistry:
     """Return the poller registry of the running event loop."""
     return _registries.get()
-
-
-@contextlib.asynccontextmanager
-async def watch_run(key: ClientKey, job_name: str, run_id: str, poll_interval: float) -> AsyncIterator[Watcher]:
-    """Watch one run through the shared poller of its job for the block."""
-    registry = poller_registry()
-    watcher = registry.subscribe(key, job_name, run_id, poll_interval)
-    try:
-        yield watcher
-    finally:
-        await registry.unsubscribe(watcher)
