@@ -26,7 +26,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_glue_runs._internal.polling.page_parser import PageParserFactory
 from airflow_glue_runs._internal.polling.per_loop import PerLoop
 
 if TYPE_CHECKING:
@@ -149,6 +148,8 @@ def open_client(key: ClientKey, service: str, extra_config: Any = None) -> tuple
 
     :param extra_config: a botocore ``Config`` merged over the connection's (e.g. the Logs reader's retries).
     """
+    from airflow_glue_runs._internal.polling.page_parser import PageParserFactory  # aiobotocore: off the import path
+
     hook = key.make_hook()
     session: Any = hook.get_session(region_name=hook.region_name, deferrable=True)
     # botocore's model walk of a 200-run GetJobRuns page would hold the triggerer's loop for ~8 ms (page_parser).
