@@ -187,6 +187,7 @@ def test_extra_py_files_are_importable_by_the_script(glue: LocalGlue, tmp_path: 
     missing = start(glue, job, Arguments={"--extra-py-files": f"s3://{BUCKET}/libs/absent.py"})
     run = final_run(glue, job, missing)
     assert (run["JobRunState"], f"s3://{BUCKET}/libs/absent.py" in run["ErrorMessage"]) == ("FAILED", True)
+    assert run["ErrorMessage"].startswith("Error downloading extra Python file:")
 
 
 def test_a_script_past_its_timeout_is_killed(glue: LocalGlue, tmp_path: Path) -> None:
@@ -266,10 +267,7 @@ def test_stop_ends_every_script_process(tmp_path: Path) -> None:
     """LocalGlue.stop() kills a script that would run forever: afterwards its process is gone."""
     pid_file = tmp_path / "pid"
     with LocalGlue() as glue:
-        script = (
-            f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\nwhile True:\n    time.sleep(1)\n"
-        )
-        job = shell_job(glue, tmp_path, script)
+        job = shell_job(glue, tmp_path, forever(pid_file))
         run_id = start(glue, job)
         pid = int(poll(lambda: pid_file.exists() and pid_file.read_text(), "the script's pid"))
         assert get_run(glue, job, run_id)["JobRunState"] == "RUNNING"

@@ -130,24 +130,25 @@ def child_environment(endpoint_url: str, region: str) -> dict[str, str]:
     return env
 
 
-def read_script(location: str, read_s3: Callable[[str, str], bytes | None]) -> bytes:
-    """Return the script's text; raise :class:`ScriptError` with the run's ErrorMessage if it cannot be read.
+def read_script(location: str, read_s3: Callable[[str, str], bytes | None], what: str = "script") -> bytes:
+    """Return the file's bytes; raise :class:`ScriptError` with the run's ErrorMessage if it cannot be read.
 
     :param location: ``s3://bucket/key`` (the local Glue's own S3) or ``file:///path``.
     :param read_s3: returns an object of the local S3, None if it does not exist.
+    :param what: what the file is, for the message (``script``, ``extra Python file``).
     """
     parsed = urllib.parse.urlsplit(location)
     if parsed.scheme == "s3" and parsed.netloc and parsed.path.strip("/"):
         data = read_s3(parsed.netloc, parsed.path.lstrip("/"))
         if data is None:
-            raise ScriptError(f"Error downloading script: {location} does not exist (local Glue)")
+            raise ScriptError(f"Error downloading {what}: {location} does not exist (local Glue)")
         return data
     if parsed.scheme == "file":
         try:
             return Path(urllib.request.url2pathname(parsed.path)).read_bytes()
         except OSError as error:
-            raise ScriptError(f"Error downloading script: {location}: {error.strerror} (local Glue)") from None
-    raise ScriptError(f"Unsupported script location {location!r}: the local Glue runs s3:// and file:// scripts")
+            raise ScriptError(f"Error downloading {what}: {location}: {error.strerror} (local Glue)") from None
+    raise ScriptError(f"Unsupported {what} location {location!r}: the local Glue reads s3:// and file:// locations")
 
 
 def extra_py_files(arguments: Mapping[str, str]) -> list[str]:
@@ -215,7 +216,7 @@ class ShellProcess:
     def start(self) -> None:
         """Read the script and start the process and its threads; a script that cannot be read ends the run."""
         try:
-            files = [(location, read_script(location, self.read_s3)) for location in self.extra_py_files]
+            files = [(where, read_script(where, self.read_s3, "extra Python file")) for where in self.extra_py_files]
             text = read_script(self.location, self.read_s3)
         except ScriptError as error:
             self._end("FAILED", error.args[0])
