@@ -2,7 +2,8 @@
 
 Public import paths: ``airflow_glue_runs.hooks.GlueJobRunHook``, ``airflow_glue_runs.job_run.JobRun`` and
 ``JobRunState``, ``airflow_glue_runs.operators.GlueJobRunOperator``, ``airflow_glue_runs.triggers.GlueJobRunTrigger``,
-``airflow_glue_runs.sensors.GlueJobRunSensor``. Importing this package imports nothing heavy.
+``airflow_glue_runs.sensors.GlueJobRunSensor``, ``airflow_glue_runs.event_triggers.GlueJobRunEndedTrigger`` (for
+asset watchers). Importing this package imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.hooks"]}],
         "operators": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.operators"]}],
         "sensors": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.sensors"]}],
-        "triggers": [{"integration-name": _INTEGRATION, "python-modules": ["airflow_glue_runs.triggers"]}],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_glue_runs.triggers", "airflow_glue_runs.event_triggers"],
+            }
+        ],
         "extra-links": ["airflow_glue_runs.links.GlueJobRunLink", "airflow_glue_runs.links.GlueJobLink"],
     }

@@ -29,6 +29,7 @@ PUBLIC_MODULES = (
     "airflow_glue_runs.amazon",
     "airflow_glue_runs.sensors",
     "airflow_glue_runs.triggers",
+    "airflow_glue_runs.event_triggers",
     "airflow_glue_runs.links",
     "airflow_glue_runs.exceptions",
     "airflow_glue_runs.job_run",

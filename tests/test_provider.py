@@ -40,7 +40,7 @@ def test_public_modules_import_without_aws_sdks() -> None:
     """
     code = (
         "import sys, airflow_glue_runs.operators, airflow_glue_runs.sensors, airflow_glue_runs.triggers,"
-        " airflow_glue_runs.amazon;"
+        " airflow_glue_runs.event_triggers, airflow_glue_runs.amazon;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('aiobotocore', 'aiohttp', 'moto', 'boto3', 'botocore')))"
     )

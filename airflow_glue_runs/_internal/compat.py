@@ -27,6 +27,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "airflow_conf",
+    "asset_state_stores",
     "default_deferrable",
     "mask_secret",
 ]
@@ -69,3 +70,21 @@ def mask_secret(value: str) -> None:
 
         register = execution_mask_secret
     register(value)
+
+
+def asset_state_stores(trigger: object) -> list[Any]:
+    """Return the asset state store accessors of an asset watcher's trigger, one per watched asset (Airflow 3.3+).
+
+    Airflow 3.3's triggerer sets ``BaseEventTrigger.asset_state_store`` (an ``AssetStateStoreAccessors``) before
+    ``run()``, for a trigger that watches assets; earlier minors have no store (empty list). One trigger serves every
+    asset whose watcher has the same trigger arguments, and the accessors' own ``get``/``set`` refuse more than one
+    asset, so this reaches the per-asset accessors the object holds (``_by_name``, ``_by_uri`` in 3.3.2).
+    """
+    accessors = getattr(trigger, "asset_state_store", None)
+    if accessors is None:
+        return []
+    by_name = getattr(accessors, "_by_name", None)
+    by_uri = getattr(accessors, "_by_uri", None)
+    if isinstance(by_name, dict) and isinstance(by_uri, dict):
+        return [*by_name.values(), *by_uri.values()]
+    return [accessors]  # a later Airflow that reshaped the object: its single-asset methods
