@@ -112,8 +112,8 @@ class GlueJobRunEndedTrigger(BaseEventTrigger):
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
         self.verify = verify
-        config = check_botocore_config(dict(botocore_config) if botocore_config is not None else None)
-        self.botocore_config = config
+        config = check_botocore_config(botocore_config)
+        self.botocore_config = dict(config) if config is not None else None
         self.position_store: PositionStore | None = None
         """The store of the running watcher (set by :meth:`run`; for tests)."""
         self._region: str | None = None
