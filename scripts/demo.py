@@ -49,6 +49,8 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
     "demo-sensor-etl": {"default_arguments": {"--local-glue-duration": "4"}},
     # Long enough that the slot is still taken when a loaded scheduler gets to the next task (8 s was not, at times).
     "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "15"}},
+    # Watched by example_glue_asset_watcher (its asset watcher polls it in a triggerer; `dags test` starts none).
+    "demo-orders-etl": {"default_arguments": {"--local-glue-duration": "2"}},
 }
 # S3 buckets of the local Glue (the job-definition DAGs upload their scripts to the first; the job-result DAG reads
 # its CSV from the second and writes its result under the third, its job's --TempDir).
@@ -70,6 +72,10 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_amazon_migration": ("success", set()),
     "example_glue_job_result": ("success", set()),
 }
+# Example DAGs that `airflow dags test` cannot run as they are meant to: parsed by the tests and the demo, never run
+# by them. The asset-scheduled DAG starts from its asset watcher's events, which only a triggerer fires; the watcher
+# and the DAG's task logic are run against the local Glue by tests/test_asset_watcher.py.
+PARSED_ONLY: dict[str, str] = {"example_glue_asset_watcher": "scheduled on an asset that a Glue-run watcher updates"}
 # Tasks a branch skips on purpose (the job-result DAG counts rows, so it loads them).
 SKIPPED: dict[str, set[str]] = {"example_glue_job_result": {"nothing_to_load"}}
 LOGICAL_DATE = "2026-01-01"

@@ -88,6 +88,18 @@ def load_demo() -> ModuleType:
     return module
 
 
+def load_example(name: str) -> ModuleType:
+    """Import ``example_dags/<name>.py`` (not a package) to test the logic of its tasks."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[1] / "example_dags" / f"{name}.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 JOB_WRITES = ("CreateJob", "UpdateJob", "PutObject", "TagResource", "UntagResource", "DeleteObject")
 """The calls that change a job, its tags or an S3 object: what "no write" counts."""
 

@@ -411,3 +411,36 @@ async def test_a_watcher_with_a_store_but_no_position_starts_from_now(
     marker = start(glue)
     await polls(feed, 3)
     assert await watching.run_ids(1) == [marker]
+
+
+# -- the example DAG ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_example_dag_task_reads_the_run_from_a_watcher_event(
+    glue: LocalGlue, feed: PollStepper, watch: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example's watcher fires for a run started by boto3; its task, given that asset event, logs the run id."""
+    from support import load_example
+
+    example = load_example("example_glue_asset_watcher")
+    (watcher,) = example.orders_curated.watchers
+    job_name = watcher.trigger.job_name
+    glue.create_job(job_name)
+    classpath, kwargs = watcher.trigger.serialize()
+    kwargs["botocore_config"] = {"retries": {"mode": "standard", "total_max_attempts": 1}}
+    watching = watch(import_string(classpath)(**kwargs))  # as the triggerer rebuilds it
+    await feed.until_asleep(1)
+    run_id = start(glue, job_name)
+    await polls(feed, 2)
+    payload = await watching.next_payload()
+
+    # What Airflow's Trigger.submit_event puts in the asset event, as the task sees it in triggering_asset_events.
+    class AssetEvent:
+        extra = {"from_trigger": True, "payload": json.loads(json.dumps(payload))}
+
+    task = example.dag.get_task("report_glue_run")
+    returned = task.python_callable(triggering_asset_events={example.orders_curated: [AssetEvent()]})
+    assert returned == [run_id]
+    assert f"Glue job {job_name} run {run_id} ended SUCCEEDED" in capsys.readouterr().out
+    assert task.python_callable(triggering_asset_events={}) == []  # a manual run: no event, nothing to report
