@@ -435,12 +435,26 @@ async def test_the_example_dag_task_reads_the_run_from_a_watcher_event(
     await polls(feed, 2)
     payload = await watching.next_payload()
 
-    # What Airflow's Trigger.submit_event puts in the asset event, as the task sees it in triggering_asset_events.
-    class AssetEvent:
-        extra = {"from_trigger": True, "payload": json.loads(json.dumps(payload))}
+    # The asset event Airflow's Trigger.submit_event makes of it, as the task's triggering_asset_events show it.
+    from airflow.sdk.api.datamodels._generated import AssetReferenceAssetEventDagRun
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
 
+    asset = example.orders_curated
+    event = AssetEventDagRunReferenceResult(
+        asset=AssetReferenceAssetEventDagRun(name=asset.name, uri=asset.uri, extra={}),
+        extra={"from_trigger": True, "payload": json.loads(json.dumps(payload))},
+        source_task_id=None,
+        source_dag_id=None,
+        source_run_id=None,
+        source_map_index=None,
+        source_aliases=[],
+        timestamp=payload["completed_on"],
+    )
+    events = TriggeringAssetEventsAccessor.build([event])
     task = example.dag.get_task("report_glue_run")
-    returned = task.python_callable(triggering_asset_events={example.orders_curated: [AssetEvent()]})
+    returned = task.python_callable(triggering_asset_events=events)
     assert returned == [run_id]
     assert f"Glue job {job_name} run {run_id} ended SUCCEEDED" in capsys.readouterr().out
-    assert task.python_callable(triggering_asset_events={}) == []  # a manual run: no event, nothing to report
+    manual = TriggeringAssetEventsAccessor.build([])
+    assert task.python_callable(triggering_asset_events=manual) == []  # a manual run: no event, nothing to report
