@@ -46,7 +46,7 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml $(CONSTRAINTS)
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)
-	$(BIN)/mkdocs build --strict --clean --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean --site-dir site
 
 test-fast: venv
 	$(BIN)/pytest -m "not slow"

@@ -54,7 +54,8 @@ def mermaid_script(cache: Path = CACHE, *, integrity: str = MERMAID_INTEGRITY) -
     """
     tarball = cache / f"mermaid-tiny-{MERMAID_VERSION}.tgz"
     if not tarball.exists():
-        url = tarball_url(os.environ.get("npm_config_registry") or DEFAULT_REGISTRY)
+        registry = os.environ.get("npm_config_registry")  # noqa: SIM112 - npm's own (lower-case) name for a mirror
+        url = tarball_url(registry or DEFAULT_REGISTRY)
         try:
             with urllib.request.urlopen(url, timeout=120) as response:
                 data = response.read()
