@@ -339,10 +339,13 @@ def test_the_site_serves_mermaid_only_from_a_tarball_with_the_pinned_hash(tmp_pa
 
 
 @pytest.mark.slow
-def test_the_first_dag_runs_against_the_local_glue(glue: LocalGlue, airflow_db: Path, tmp_path: Path) -> None:
+def test_the_first_dag_runs_against_the_local_glue(
+    glue: LocalGlue, airflow_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The first DAG of Getting started and README runs to success with dag.test(): one Glue run, arguments sent."""
     from datetime import UTC, datetime
 
+    monkeypatch.setenv("AIRFLOW_VAR_DB_PASSWORD", "s3cret-value")
     glue.create_job("nightly-etl", default_arguments={"--local-glue-duration": "0"})
     dag = parse_dags(tmp_path, ["first_dag.py"]).dags["nightly_etl"]
     dag_run = register_and_test(dag, datetime(2026, 1, 2, tzinfo=UTC))
@@ -350,6 +353,7 @@ def test_the_first_dag_runs_against_the_local_glue(glue: LocalGlue, airflow_db: 
     assert glue.calls()["StartJobRun"] == 1
     (run,) = glue.client().get_job_runs(JobName="nightly-etl")["JobRuns"]
     assert run["Arguments"]["--day"] == "2026-01-02"
+    assert run["Arguments"]["--db-password"] == "s3cret-value"  # Glue gets it; the task shows it as ***
 
 
 @pytest.mark.slow

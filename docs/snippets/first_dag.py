@@ -14,7 +14,7 @@ with DAG(
     GlueJobRunOperator(
         task_id="transform",
         job_name="nightly-etl",
-        arguments={"--day": "{{ ds }}", "--db-password": "{{ var.value.get('db_password', '') }}"},  # masked
+        arguments={"--day": "{{ ds }}", "--db-password": "{{ var.value.db_password }}"},  # masked
         deferrable=True,  # wait in the triggerer, not on a worker slot
         forward_logs=True,  # the Glue driver's lines in the task log
     )
