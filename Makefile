@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 
 CONSTRAINTS := constraints/airflow-3.3.txt
 
-.PHONY: venv test test-fast test-matrix constraints lint demo bench clean
+DOCS_STAMP := $(VENV)/.docs-installed
+
+.PHONY: venv test test-fast test-matrix constraints lint demo bench docs clean
 
 venv: $(STAMP)
 
@@ -37,8 +39,17 @@ test-matrix: venv
 constraints: venv
 	scripts/constraints.sh
 
+# The docs site: the `docs` extra (exact pins) into the same .venv, then a strict build into site/. Mermaid is served
+# from the site itself (scripts/docs_hooks.py fetches a pinned, hash-checked copy from the npm registry once).
+$(DOCS_STAMP): $(STAMP) pyproject.toml $(CONSTRAINTS)
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[test,docs]' -c $(CONSTRAINTS)
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --clean --site-dir site
+
 test-fast: venv
 	$(BIN)/pytest -m "not slow"
 
 clean:
-	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .matrix .pytest_cache .mypy_cache .ruff_cache site .docs-cache

@@ -17,6 +17,9 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree th
     __version__ = "0.0.0"
 
 _INTEGRATION = "AWS Glue job runs"
+DOCUMENTATION_URL = "https://airflow-glue-runs.example.org/"
+"""The documentation site's home (built from ``docs/`` by ``make docs``; a placeholder host until it is published).
+pyproject.toml's ``project.urls.Documentation`` says the same: Airflow 3.3 reads that one."""
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -26,6 +29,7 @@ def get_provider_info() -> dict[str, Any]:
         "name": "AWS Glue job runs",
         "description": "Run AWS Glue job runs from Airflow: one state model, cheap deferred waits, no duplicate runs.",
         "versions": [__version__],
+        "documentation-url": DOCUMENTATION_URL,
         "integrations": [
             {
                 "integration-name": _INTEGRATION,

@@ -7,7 +7,7 @@ Amazon provider 9.x names, defaults and meaning, and the task runs on
 Job-definition parameters go to the definition reconcile
 (:mod:`airflow_glue_runs._internal.amazon.definition`). Parameters this provider cannot honour follow one rule
 (:mod:`airflow_glue_runs._internal.amazon.parameters`): refused when the DAG is parsed, naming the replacement, unless
-the value asks for what this provider does anyway. README "Migrating from the Amazon provider" has the full map.
+the value asks for what this provider does anyway. The docs' "Migrating from the Amazon provider" page has the full map.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class GlueJobOperator(GlueJobRunOperator):
     Refused when the DAG is parsed, with the replacement named: ``waiter_max_attempts``, ``sleep_before_return``
     other than 0, ``durable=False``, ``resume_glue_job_on_retry=False``. Besides the Amazon parameters,
     ``secret_arguments``, ``max_queue_wait``, ``job_result``, ``job_result_prefix`` and ``return_job_result`` of
-    GlueJobRunOperator are accepted (README "Job results").
+    GlueJobRunOperator are accepted (docs: "Job results").
     """
 
     template_fields: Sequence[str] = tuple(

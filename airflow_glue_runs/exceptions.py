@@ -355,7 +355,7 @@ class GlueJobRunNotFoundError(GlueJobRunOutcomeError):
 
 
 class GlueJobRunResultError(GlueRunsError):
-    """The run's job result could not be taken (README "Job results").
+    """The run's job result could not be taken (docs: "Job results").
 
     Missing with ``job_result="required"``, unreadable, too large, not a JSON object, or older than the run.
 

@@ -1,6 +1,6 @@
 """Hand a JSON result from inside an AWS Glue job back to the Airflow task that started (or watched) the run.
 
-Job side of airflow-glue-runs' job results (README "Job results"). This file depends on the standard library and
+Job side of airflow-glue-runs' job results (docs: "Job results"). This file depends on the standard library and
 boto3 only, imports nothing from Airflow or airflow-glue-runs, and runs on Python 3.9+ (its annotations are never
 evaluated), so it works on Glue's Python shell and Spark runtimes shipped alone: add it to the job's
 ``--extra-py-files`` (the file from the wheel:

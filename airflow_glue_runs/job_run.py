@@ -71,7 +71,7 @@ class JobRunState(StrEnum):
 
     @property
     def category(self) -> RunCategory:
-        """The meaning of this state (see the table in README.md)."""
+        """The meaning of this state (see the table in the docs' "Glue run states" page)."""
         return _CATEGORY[self]
 
     @property

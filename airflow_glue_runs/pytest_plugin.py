@@ -43,7 +43,7 @@ def local_glue(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalGlue]:
     The connection is set as ``AIRFLOW_CONN_AWS_DEFAULT`` (and ``AWS_DEFAULT_REGION``) for the test only. The
     local Glue starts empty: create the jobs the DAG uses with ``local_glue.create_job(...)``. A ``pythonshell``
     job runs its real script: ``uri = local_glue.upload_script(bucket, key, Path("job.py"))``, then
-    ``local_glue.create_job(name, command="pythonshell", script_location=uri)`` (README: "Running your Python
+    ``local_glue.create_job(name, command="pythonshell", script_location=uri)`` (docs: "Running your Python
     shell job locally"); scripts still running when the test ends are killed.
     """
     require_local_extra()

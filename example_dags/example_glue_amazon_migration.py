@@ -6,7 +6,7 @@ provider's steps: upload the script to S3, run the job with the job-definition p
 the first run, left as it is afterwards), then wait for the run with the sensor on the operator's output.
 
 Against the local Glue (``make demo``) the bucket ``demo-glue-scripts`` and the role ``GlueJobRole`` exist; against
-AWS use your own bucket and a role Glue may assume. README "Migrating from the Amazon provider" shows the same
+AWS use your own bucket and a role Glue may assume. The docs' "Migrating from the Amazon provider" shows the same
 steps in this provider's native form.
 """
 

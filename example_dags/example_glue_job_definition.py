@@ -5,7 +5,7 @@ S3 under a key holding its SHA-256, and afterwards changes only what the spec de
 spec and the script stay the same). It returns the diff. The run task then runs the job as defined.
 
 Against the local Glue (``make demo``) the bucket ``demo-glue-scripts`` exists; against AWS set the params to
-your bucket and a role Glue may assume, and grant the task the IAM actions the README's "Job definitions" lists.
+your bucket and a role Glue may assume, and grant the task the IAM actions the docs' "Job definitions" page lists.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ result (``job_result="required"``) and returns it, so ``route`` reads ``rows`` f
 Against the local Glue (``make demo``) the job runs for real in a child process; the demo creates the buckets,
 uploads the CSV and the helper file. Against AWS set the params to your buckets and role, upload the CSV, and
 upload the helper (``python -c "import airflow_glue_runs.glue_job_result as m; print(m.__file__)"``) to the
-``--extra-py-files`` location; README "Job results" lists the IAM actions.
+``--extra-py-files`` location; the docs' "Job results" page lists the IAM actions.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ lets the runs end at random moments over one poll interval (the local Glue scrip
 
 The Amazon provider's trigger (one client and one GetJobRun per run and poll) takes minutes at N=5000: it runs at
 N <= ``--amazon-max-n`` (1000) only, with a longer settle time (its first polls alone take ~40 s at N=1000).
-Figures vary with the machine and its load; the README quotes runs on the project's 2-core reference machine.
+Figures vary with the machine and its load; the docs' "Performance" page quotes runs on the project's 2-core
+reference machine.
 """
 
 from __future__ import annotations

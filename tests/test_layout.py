@@ -37,7 +37,8 @@ PUBLIC_MODULES = (
     "airflow_glue_runs.pytest_plugin",
     "airflow_glue_runs.glue_job_result",
 )
-"""The modules README's Layout section calls public: everything else is under ``_internal`` or underscored."""
+"""The modules the docs call public (docs/development.md, "Layout"; the API reference documents exactly these):
+everything else is under ``_internal`` or underscored."""
 
 
 def module_name(path: Path) -> str:
@@ -141,9 +142,17 @@ def test_modules_stay_small_enough_to_read_in_one_sitting(name: str) -> None:
     assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines"
 
 
+DOCS = REPO / "docs"
+
+
+def documentation() -> list[Path]:
+    """README.md, the docs site's pages and the code samples they include."""
+    return [REPO / "README.md", *sorted(DOCS.rglob("*.md")), *sorted((DOCS / "snippets").rglob("*.py"))]
+
+
 def documented_imports() -> set[tuple[str, str]]:
-    """Return every ``from airflow_glue_runs... import name`` in README.md and the example DAGs."""
-    texts = [REPO / "README.md", *sorted((REPO / "example_dags").glob("*.py"))]
+    """Return every ``from airflow_glue_runs... import name`` in the documentation and the example DAGs."""
+    texts = [*documentation(), *sorted((REPO / "example_dags").glob("*.py"))]
     pattern = re.compile(r"^\s*from (airflow_glue_runs[\w.]*) import (?:\(([\w,\s]+)\)|([\w, ]+)$)", re.MULTILINE)
     found: set[tuple[str, str]] = set()
     for text in texts:
@@ -154,8 +163,8 @@ def documented_imports() -> set[tuple[str, str]]:
 
 
 def documented_references() -> set[str]:
-    """Return every dotted ``airflow_glue_runs.x.y`` name README.md mentions."""
-    return set(re.findall(r"\bairflow_glue_runs(?:\.\w+)+", (REPO / "README.md").read_text()))
+    """Return every dotted ``airflow_glue_runs.x.y`` name the documentation (README.md, docs/) mentions."""
+    return {name for path in documentation() for name in re.findall(r"\bairflow_glue_runs(?:\.\w+)+", path.read_text())}
 
 
 def resolve(dotted: str) -> object:
@@ -172,18 +181,21 @@ def resolve(dotted: str) -> object:
     raise ModuleNotFoundError(dotted)
 
 
-def test_every_name_the_readme_and_example_dags_import_is_importable() -> None:
-    """Each ``from airflow_glue_runs... import X`` in README.md and example_dags/ still works."""
+def test_every_name_the_docs_and_example_dags_import_is_importable() -> None:
+    """Each ``from airflow_glue_runs... import X`` in README.md, docs/ and example_dags/ still works."""
     imports = documented_imports()
     assert ("airflow_glue_runs.operators", "GlueJobRunOperator") in imports
+    assert ("airflow_glue_runs.sensors", "GlueJobRunSensor") in imports  # docs/snippets/sensor_dag.py
     missing = [f"{module}.{name}" for module, name in sorted(imports) if not hasattr(resolve(module), name)]
     assert missing == []
 
 
-def test_every_dotted_name_the_readme_mentions_exists() -> None:
-    """Each ``airflow_glue_runs.x.y`` README.md names is a module or an attribute that exists today."""
+def test_every_dotted_name_the_docs_mention_exists() -> None:
+    """Each ``airflow_glue_runs.x.y`` README.md or a docs page names is a module or an attribute that exists today."""
+    references = documented_references()
+    assert "airflow_glue_runs._internal.start.arguments.SENSITIVE_NAME_PARTS" in references  # docs/secrets.md
     missing = []
-    for dotted in sorted(documented_references()):
+    for dotted in sorted(references):
         try:
             resolve(dotted)
         except (ImportError, AttributeError):
@@ -200,3 +212,14 @@ def test_public_modules_export_what_they_list(module: str) -> None:
         assert module in {"airflow_glue_runs", "airflow_glue_runs.pytest_plugin"}
         return
     assert [name for name in exported if not hasattr(imported, name)] == []
+
+
+def test_the_api_reference_documents_exactly_the_public_modules() -> None:
+    """docs/reference/ has a mkdocstrings page per public module (the package __init__ aside), no internal one."""
+    documented = {
+        line.removeprefix("::: ").strip()
+        for page in (DOCS / "reference").glob("*.md")
+        for line in page.read_text().splitlines()
+        if line.startswith("::: ")
+    }
+    assert documented == set(PUBLIC_MODULES) - {"airflow_glue_runs"}

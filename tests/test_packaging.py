@@ -44,7 +44,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_sdist_holds_what_the_tests_need(dist: Path) -> None:
-    """The sdist carries LICENSE, the tests with conftest and support modules, the e2e DAGs and the example DAGs."""
+    """The sdist carries LICENSE, the tests with conftest and support modules, the e2e and example DAGs, the docs."""
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
@@ -62,6 +62,11 @@ def test_sdist_holds_what_the_tests_need(dist: Path) -> None:
         "tests/e2e/scenarios.py",
         "constraints/airflow-3.3.txt",
         "scripts/demo.py",
+        "scripts/docs_hooks.py",
+        "mkdocs.yml",
+        "docs/index.md",
+        "docs/snippets/first_dag.py",
+        "docs/snippets/testing/glue/export.py",
     }
     expected |= {str(path.relative_to(ROOT)) for path in (ROOT / "tests" / "e2e" / "dags").glob("*.py")}
     expected |= {str(path.relative_to(ROOT)) for path in (ROOT / "example_dags").glob("*.py")}

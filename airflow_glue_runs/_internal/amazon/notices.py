@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["GUIDE", "OPERATOR_NOTICE", "SENSOR_NOTICE"]
 
-GUIDE = "README, 'Migrating from the Amazon provider'"
+GUIDE = "the docs' 'Migrating from the Amazon provider' page (docs/migrating.md)"
 
 _COMMON = (
     "ERROR and EXPIRED fail the task (the Amazon provider can keep polling them); "

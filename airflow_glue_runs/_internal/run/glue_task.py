@@ -44,7 +44,7 @@ class GlueTask:
 
     @cached_property
     def _results(self) -> JobResults:
-        """The task's job result (README "Job results"), read once the run has ended."""
+        """The task's job result (docs: "Job results"), read once the run has ended."""
         return JobResults(mode=self.job_result, s3_client=partial(self.hook.service_client, "s3"), log=self._task_log())
 
     def _task_log(self) -> Any:
