@@ -49,6 +49,7 @@ SITE_DAGS = {
     "sensor_dag.py": {"docs_sensor"},
     "job_result_dag.py": {"docs_job_result"},
     "job_definition_dag.py": {"docs_job_definition"},
+    "asset_watcher_dag.py": {"refresh_reports"},
     "migration_native.py": {"docs_migration_before", "docs_migration_after"},
 }
 
