@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from airflow_glue_runs.local_glue._controls import _Controls
+from airflow_glue_runs.local_glue._events import EVENT_PATTERN
 from airflow_glue_runs.local_glue._faults import FAULT_KINDS
 from airflow_glue_runs.local_glue._http import _handler_class
 from airflow_glue_runs.local_glue._moto import moto_app
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
     from werkzeug.serving import BaseWSGIServer
 
-__all__ = ["FAULT_KINDS", "JOB_RUN_STATES", "LocalGlue", "LocalGlueControl", "main"]
+__all__ = ["EVENT_PATTERN", "FAULT_KINDS", "JOB_RUN_STATES", "LocalGlue", "LocalGlueControl", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class LocalGlue(_Controls):
             server.server_close()
             thread.join()
             service.control("reset", {})  # under the service lock: a request may still be finishing
+            service.close()  # the event emitter's thread
             self._server = self._thread = self._service = None
 
     def __enter__(self) -> Self:
