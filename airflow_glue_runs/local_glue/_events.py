@@ -159,7 +159,8 @@ class EventEmitter:
             self._queued.discard(watch)
             if end.state in EVENT_STATES:
                 self._send(watch, end, now)
-            _admit_queued(*script.peers(), now)  # its slot is free: a queued run of the job may start
+            if self._queued:  # its slot is free: a queued run of the job may start
+                _admit_queued(*script.peers(), now)
             for queued in [q for q in self._queued if q.script.admitted_at is not None]:
                 self._queued.discard(queued)
                 self._schedule(now, queued)  # due at once: the running catch-up or the thread checks it
@@ -221,7 +222,8 @@ class EventEmitter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="local-glue-events", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._due[0][2] is item:  # the earliest now: the thread must wake sooner than it planned
+                self._cond.notify()
 
     def _serve(self) -> None:
         """Wake when the earliest check is due (by the clock) and run what is due, until closed."""
