@@ -218,18 +218,20 @@ def test_no_event_for_waiting_running_error_or_expired(glue: LocalGlue, clock: F
     assert glue.event_counts()["emitted"] == 0
 
 
-def test_a_queued_run_emits_its_end_once_it_got_a_slot(glue: LocalGlue, clock: FakeClock, sqs: Any, queue: str) -> None:
-    """A WAITING run admitted when a forced end frees the slot ends later, and its event says when it really ended."""
+def test_queued_runs_emit_their_ends_once_they_got_a_slot(
+    glue: LocalGlue, clock: FakeClock, sqs: Any, queue: str
+) -> None:
+    """WAITING runs admitted when a forced end or a plan end frees the slot send their real, later ends."""
     t0 = clock()
     glue.create_job("serial", default_arguments={"--local-glue-duration": "10"})
     first = start(glue, "serial")
-    second = start(glue, "serial", JobRunQueuingEnabled=True)
+    second, third = (start(glue, "serial", JobRunQueuingEnabled=True) for _ in range(2))
     clock.advance(2)
     glue.set_run_state("serial", first, "FAILED", error_message="killed by the test")
     assert ends(sqs, queue) == [(first, "FAILED")]
-    clock.advance(50)  # nothing read the queued run: the first run's end gave it the slot at once
-    [body] = drain(sqs, queue)
-    assert (body["detail"]["jobRunId"], body["detail"]["state"], body["time"]) == (second, "SUCCEEDED", iso(t0 + 12))
+    clock.advance(50)  # nothing read the queued runs: each end gave the next one the slot at once
+    bodies = [(body["detail"]["jobRunId"], body["detail"]["state"], body["time"]) for body in drain(sqs, queue)]
+    assert bodies == [(second, "SUCCEEDED", iso(t0 + 12)), (third, "SUCCEEDED", iso(t0 + 22))]
 
 
 def test_drop_next_and_drop_rate_drop_events(glue: LocalGlue, sqs: Any, queue: str) -> None:
