@@ -133,7 +133,7 @@ class EventEmitter:
         self.faults = EventFaults()
 
     def close(self) -> None:
-        """Stop the thread and wait for it; later calls send nothing. Call without the service lock."""
+        """Stop the thread and wait for it; nothing is scheduled afterwards. Call without the service lock."""
         with self._cond:
             self._closed = True
             self._due.clear()
