@@ -44,7 +44,9 @@ def local_glue(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalGlue]:
     local Glue starts empty: create the jobs the DAG uses with ``local_glue.create_job(...)``. A ``pythonshell``
     job runs its real script: ``uri = local_glue.upload_script(bucket, key, Path("job.py"))``, then
     ``local_glue.create_job(name, command="pythonshell", script_location=uri)`` (docs: "Running your Python
-    shell job locally"); scripts still running when the test ends are killed.
+    shell job locally"); scripts still running when the test ends are killed. Run ends go to EventBridge as
+    "Glue Job State Change" events: ``local_glue.create_event_queue()`` returns an SQS queue that receives them,
+    ``local_glue.set_event_faults(...)`` drops, duplicates or delays them (docs/local-glue-events.md).
     """
     require_local_extra()
     from airflow_glue_runs.local_glue import LocalGlue

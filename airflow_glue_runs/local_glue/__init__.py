@@ -14,17 +14,22 @@ against AWS and the local Glue alike: ``--local-glue-duration`` (seconds of STAR
 
 ``StartJobRun``, ``BatchStopJobRun``, ``CreateJob``, ``UpdateJob`` and ``DeleteJob`` are implemented on moto's
 backend objects, and tag calls on a job's ARN are checked first; every other call goes to moto unchanged. S3,
-STS and IAM answer at the same endpoint, in the local Glue's account. The modules: ``_service`` (the WSGI
-middleware: routing, counters, paging tokens, the control API), ``_moto`` (the only one touching moto's Glue
-internals: the scripted run and job classes, the two run operations, run access, account reset; extra
-``airflow-glue-runs[local]``, pinned because it relies on them), ``_jobs`` (job definitions: checks, Glue's
-defaults, the job operations, on the backends ``_moto`` hands it), ``_faults`` (injected faults), ``_rules``
-(run plans and timelines; no moto), ``_logs`` (scripted lines written into moto's Logs backend), ``_operations``
-(names of S3, STS and IAM calls for the counters), ``_http`` (moto's request handler with keep-alive),
-``_controls`` (the control methods both classes share). None of
-them imports this package, so the import graph has no cycle. :class:`LocalGlueControl` needs the standard
-library only. Each :class:`LocalGlue` keeps its jobs, buckets and roles under its own moto account, so several
-can run in one process.
+STS, IAM, SQS and EventBridge answer at the same endpoint, in the local Glue's account. When a run ends
+(SUCCEEDED, FAILED, TIMEOUT, STOPPED) a "Glue Job State Change" event goes to EventBridge's default bus, so a
+rule can route it to an SQS queue (:meth:`LocalGlue.create_event_queue`; docs/local-glue-events.md).
+
+The modules: ``_service`` (the WSGI middleware: routing, counters, paging tokens, the control API), ``_moto``
+(the only one touching moto's Glue internals: the scripted run and job classes, the two run operations, run
+access, account reset; extra ``airflow-glue-runs[local]``, pinned because it relies on them), ``_jobs`` (job
+definitions: checks, Glue's defaults, the job operations, on the backends ``_moto`` hands it), ``_faults``
+(injected faults), ``_rules`` (run plans and timelines; no moto), ``_events`` (run-end events sent into moto's
+EventBridge, from a thread of their own), ``_event_faults`` (their drop, duplicate and delay switches; no
+moto), ``_logs`` (scripted lines written into moto's Logs backend), ``_operations`` (names of S3, STS, IAM, SQS
+and EventBridge calls for the counters), ``_http`` (moto's request handler with keep-alive), ``_controls`` (the
+control methods both classes share). None of them imports this package, so the import graph has no cycle.
+:class:`LocalGlueControl` needs the standard library only (boto3 for the helpers that make S3 objects and SQS
+queues). Each :class:`LocalGlue` keeps its jobs, buckets, roles, queues and rules under its own moto account, so
+several can run in one process.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from airflow_glue_runs.local_glue._controls import _Controls
+from airflow_glue_runs.local_glue._events import EVENT_PATTERN
 from airflow_glue_runs.local_glue._faults import FAULT_KINDS
 from airflow_glue_runs.local_glue._http import _handler_class
 from airflow_glue_runs.local_glue._moto import moto_app
@@ -59,7 +65,7 @@ if TYPE_CHECKING:
     from mypy_boto3_glue import GlueClient
     from werkzeug.serving import BaseWSGIServer
 
-__all__ = ["FAULT_KINDS", "JOB_RUN_STATES", "LocalGlue", "LocalGlueControl", "main"]
+__all__ = ["EVENT_PATTERN", "FAULT_KINDS", "JOB_RUN_STATES", "LocalGlue", "LocalGlueControl", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +143,7 @@ class LocalGlue(_Controls):
             server.server_close()
             thread.join()
             service.control("reset", {})  # under the service lock: a request may still be finishing
+            service.close()  # the event emitter's thread
             self._server = self._thread = self._service = None
 
     def __enter__(self) -> Self:

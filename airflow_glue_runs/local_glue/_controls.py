@@ -5,12 +5,19 @@ Each method sends one control call (``_control``) that ``_service`` answers; the
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airflow_glue_runs.local_glue._events import EVENT_PATTERN
 
 if TYPE_CHECKING:
     from botocore.config import Config
     from mypy_boto3_glue import GlueClient
+
+
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class _Controls:
@@ -78,19 +85,10 @@ class _Controls:
         :param key: the object key, e.g. ``scripts/nightly.py``.
         :param script: a :class:`~pathlib.Path` to read, or the script's text.
         """
-        import boto3
         from botocore.config import Config
         from botocore.exceptions import ClientError
 
-        glue = self.client()
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=glue.meta.endpoint_url,
-            region_name=glue.meta.region_name,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(s3={"addressing_style": "path"}),
-        )
+        s3 = self._aws_client("s3", Config(s3={"addressing_style": "path"}))
         try:
             s3.head_bucket(Bucket=bucket)
         except ClientError:
@@ -98,6 +96,84 @@ class _Controls:
         body = script.read_bytes() if isinstance(script, Path) else script.encode()
         s3.put_object(Bucket=bucket, Key=key, Body=body)
         return f"s3://{bucket}/{key}"
+
+    def create_event_queue(self, name: str = "glue-events") -> str:
+        """Create an SQS queue that receives every "Glue Job State Change" event; return its URL.
+
+        Also an EventBridge rule of the same name on the default bus, with the pattern ``{"source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"]}`` and the queue as its target, and a queue policy that lets
+        EventBridge (that rule only) send to it, as on AWS. Each queue has its own rule, so every queue made this
+        way receives every event: one per triggerer. Calling it again with the same name changes nothing.
+        :meth:`reset` deletes the queues and rules.
+
+        :param name: the queue's and the rule's name: 1 to 64 letters, digits, ``-`` or ``_``.
+        """
+        if not isinstance(name, str) or not _QUEUE_NAME.fullmatch(name):
+            raise ValueError(f"name must be 1 to 64 letters, digits, '-' or '_'; got {name!r}")
+        sqs, events = self._aws_client("sqs"), self._aws_client("events")
+        queue_url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        rule_arn = events.put_rule(Name=name, EventPattern=json.dumps(EVENT_PATTERN), State="ENABLED")["RuleArn"]
+        statement = {
+            "Sid": "GlueJobStateChangeEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        }
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+        events.put_targets(Rule=name, Targets=[{"Id": "sqs", "Arn": queue_arn}])
+        return queue_url
+
+    def set_event_faults(
+        self,
+        *,
+        drop_next: int = 0,
+        drop_rate: float = 0.0,
+        duplicate_next: int = 0,
+        duplicate_rate: float = 0.0,
+        delay_seconds: float = 0.0,
+        jitter_seconds: float = 0.0,
+        job_name: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        """Make the next "Glue Job State Change" events unreliable, as AWS may; replaces the previous switches.
+
+        Without arguments every switch is off (every event is sent once, at the run's end). Drops come first,
+        then duplicates, then the delay; :meth:`event_counts` counts what happened.
+
+        :param drop_next: drop the next N events.
+        :param drop_rate: then drop each event with this probability, 0.0 to 1.0 (1.0: send none).
+        :param duplicate_next: send the next N events (that were not dropped) twice.
+        :param duplicate_rate: then send each event twice with this probability, 0.0 to 1.0.
+        :param delay_seconds: send every event this many seconds after the run's end (the local Glue's clock).
+        :param jitter_seconds: add a random delay of 0 up to this many seconds to each copy, so the events of
+            runs that end close together may arrive out of order.
+        :param job_name: apply the switches to this job's events only (None: every job's).
+        :param seed: the seed of the random draws (rates and jitter), so a test sees the same faults each time.
+        """
+        self._control(
+            "set_event_faults",
+            drop_next=drop_next,
+            drop_rate=drop_rate,
+            duplicate_next=duplicate_next,
+            duplicate_rate=duplicate_rate,
+            delay_seconds=delay_seconds,
+            jitter_seconds=jitter_seconds,
+            job_name=job_name,
+            seed=seed,
+        )
+
+    def event_counts(self) -> dict[str, int]:
+        """Return what became of the "Glue Job State Change" events since the last counter reset.
+
+        ``emitted``: copies put on the EventBridge bus (a duplicate counts twice); ``dropped``, ``duplicated``
+        (extra copies) and ``delayed`` (copies held back) by :meth:`set_event_faults`; ``failed``: puts moto's
+        EventBridge refused (e.g. a rule with an SNS target, which moto cannot deliver to).
+        """
+        return {str(k): int(v) for k, v in self._control("event_counts").items()}
 
     def inject_fault(self, operation: str, fault: str, *, times: int = 1, message: str | None = None) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``fault``, before they reach the local Glue.
@@ -114,8 +190,9 @@ class _Controls:
     def calls(self) -> dict[str, int]:
         """Return how many requests each operation received since the last counter reset.
 
-        Glue and CloudWatch Logs operations by name, S3 ones by S3's operation name (``PutObject``,
-        ``HeadObject``... or ``S3:<METHOD>`` when it cannot tell), STS and IAM ones by their ``Action``.
+        Glue, CloudWatch Logs, SQS and EventBridge operations by name, S3 ones by S3's operation name
+        (``PutObject``, ``HeadObject``... or ``S3:<METHOD>`` when it cannot tell), STS and IAM ones by their
+        ``Action``.
         """
         return dict(self._control("calls"))
 
@@ -124,7 +201,7 @@ class _Controls:
         return int(self._control("connections"))
 
     def reset_counters(self) -> None:
-        """Zero the call and connection counters."""
+        """Zero the call, connection and event counters."""
         self._control("reset_counters")
 
     def first_reads(self, job_name: str) -> dict[str, float]:
@@ -149,5 +226,19 @@ class _Controls:
         return int(self._control("run_count", job_name=job_name))
 
     def reset(self) -> None:
-        """Forget all jobs, runs, S3 buckets, IAM entities, pending faults and counters."""
+        """Forget all jobs, runs, S3 buckets, IAM entities, SQS queues, EventBridge rules, faults and counters."""
         self._control("reset")
+
+    def _aws_client(self, service: str, config: Config | None = None) -> Any:
+        """Return a boto3 client of ``service`` for this endpoint and region, with dummy credentials."""
+        import boto3
+
+        glue = self.client()
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=glue.meta.endpoint_url,
+            region_name=glue.meta.region_name,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=config,
+        )

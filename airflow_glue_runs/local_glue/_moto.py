@@ -113,13 +113,16 @@ def glue_backends() -> Any:
 
 
 def reset_account(account: str) -> None:
-    """Forget every Glue job and run of ``account``, in every region, and its S3 buckets and IAM entities."""
+    """Forget every Glue job and run of ``account`` (all regions), its buckets, IAM entities, queues and rules."""
+    from moto.events.models import events_backends
     from moto.iam.models import iam_backends
     from moto.s3.models import s3_backends
+    from moto.sqs.models import sqs_backends
 
     glue_backends()[account].reset()
-    if account in iam_backends:
-        iam_backends[account].reset()
+    for backends in (iam_backends, sqs_backends, events_backends):
+        if account in backends:
+            backends[account].reset()
     # Not moto's S3 reset: it closes the objects of every account, other local Glues' too.
     for backend in s3_backends.get(account, {}).values():
         for name, bucket in list(backend.buckets.items()):
@@ -305,6 +308,18 @@ def _control_job(account: str, region: str, job_name: str) -> Any:
     if job_name not in jobs:
         raise LookupError(f"no job {job_name!r}")
     return jobs[job_name]
+
+
+def job_and_run(account: str, region: str, job_name: str, run_id: str) -> tuple[Any, Any] | None:
+    """Return a job and one of its runs (scripted or real), or None if either is gone."""
+    job = current_job(account, region, job_name)
+    run = _find_run(job, run_id) if job is not None else None
+    return None if run is None else (job, run)
+
+
+def current_job(account: str, region: str, job_name: str) -> Any:
+    """Return the job of that name now (None if there is none): a job replaced by CreateJob is another object."""
+    return glue_backends()[account][region].jobs.get(job_name)
 
 
 def job_named(backend: Any, name: object) -> Any:

@@ -1,10 +1,11 @@
-"""Names the S3, STS and IAM requests the local Glue passes on to moto, for its call counters. No moto here.
+"""Names the S3, STS, IAM, SQS and EventBridge requests the local Glue passes on to moto, for its counters. No moto.
 
 The service is the one a request is signed for (SigV4 ``Authorization`` header, or ``X-Amz-Credential`` of a
 presigned URL; SigV2, which boto3 still uses for presigned S3 URLs, is S3's); requests of other services and
 unsigned ones are not named (not counted).
 
 - STS and IAM: the ``Action`` parameter (query string or form body), e.g. ``GetCallerIdentity``.
+- SQS and EventBridge: the ``X-Amz-Target`` operation (``ReceiveMessage``, ``PutRule``), else the ``Action``.
 - S3: from the HTTP method, whether the request names a bucket and a key, and the sub-resource flag of its query
   string (``?tagging``, ``?uploads``...). The bucket is in the path (path style, ``/bucket/key``) or, as moto
   decides by default, the first label of a host that is not an IP address, ``localhost`` or a name without a dot
@@ -59,20 +60,25 @@ _PARAMETERS = frozenset(
 )
 
 
-def operation_name(environ: dict[str, Any]) -> str | None:
-    """Return the operation name of an S3, STS or IAM request, or None for another or an unsigned request.
+def operation_name(environ: dict[str, Any], service: str | None) -> str | None:
+    """Return the operation name of an S3, STS, IAM, SQS or EventBridge request, or None for another one.
 
-    Reading an STS or IAM form body puts an equal ``wsgi.input`` back, so moto answers the same request.
+    Reading a form body puts an equal ``wsgi.input`` back, so moto answers the same request.
+
+    :param environ: the WSGI request.
+    :param service: what :func:`signing_service` says of it.
     """
-    service = _signing_service(environ)
     if service == "s3":
         return _s3_operation(environ)
+    if service in ("sqs", "events"):
+        return environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[2] or _action(environ)
     if service in ("sts", "iam"):
         return _action(environ)
     return None
 
 
-def _signing_service(environ: Mapping[str, Any]) -> str | None:
+def signing_service(environ: Mapping[str, Any]) -> str | None:
+    """Return the service a request is signed for (``s3``, ``sqs``...), None if unsigned."""
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     if authorization.startswith("AWS ") or _query_value(environ, "AWSAccessKeyId"):
         return "s3"  # SigV2

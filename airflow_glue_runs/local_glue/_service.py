@@ -1,8 +1,10 @@
 """The local Glue's WSGI middleware in front of moto: routing, counters, faults, paging tokens, the control API.
 
 It reaches moto's Glue objects only through ``_moto`` and ``_jobs`` and moto's WSGI app (handed in), and
-CloudWatch Logs through ``_logs``. Other services' requests (S3, STS, IAM...) go to moto in this local Glue's
-account; S3, STS and IAM calls are counted by the names ``_operations`` gives them.
+CloudWatch Logs through ``_logs``. Other services' requests (S3, STS, IAM, SQS, EventBridge...) go to moto in this
+local Glue's account; S3, STS, IAM, SQS and EventBridge calls are counted by the names ``_operations`` gives them.
+Runs' ends go to EventBridge through ``_events``: it is told of every start, stop, forced state and process exit,
+and catches up before each SQS or EventBridge request.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Any
 
+from airflow_glue_runs.local_glue._event_faults import EventFaults
+from airflow_glue_runs.local_glue._events import EVENT_COUNTERS, EventEmitter
 from airflow_glue_runs.local_glue._faults import FAULT_KINDS, _Faults, drop_connection, fault_answer
 from airflow_glue_runs.local_glue._http import discard, respond
 from airflow_glue_runs.local_glue._jobs import (
@@ -49,7 +53,7 @@ from airflow_glue_runs.local_glue._moto import (
     set_run_state,
     start_job_run,
 )
-from airflow_glue_runs.local_glue._operations import operation_name
+from airflow_glue_runs.local_glue._operations import operation_name, signing_service
 from airflow_glue_runs.local_glue._rules import _WORKER_TYPES, JOB_RUN_STATES, _choice, _GlueError, _Plan
 from airflow_glue_runs.local_glue._shell import ShellRegistry
 from airflow_glue_runs.local_glue._shell_run import ShellHost
@@ -58,6 +62,7 @@ _CONTROL_PATH = "/_local_glue/"
 _CONTROL_METHODS = (
     *("inject_fault", "calls", "connections", "reset_counters"),
     *("set_run_state", "run_count", "first_reads", "reset", "create_job"),
+    *("set_event_faults", "event_counts"),
 )
 # A NextToken starting with "//" base64-decodes to a first byte >= 0xFC, never valid UTF-8: see _opaque_token.
 _TOKEN_PREFIX = "//local-glue/"
@@ -87,6 +92,7 @@ class _Service:
         self.faults = _Faults()
         self.sockets: set[socket.socket] = set()
         self.shells = ShellRegistry()  # the processes of real Python shell runs
+        self.events = EventEmitter(lock=self.lock, clock=clock, account=lambda: self.account)
 
     @property
     def account(self) -> str:
@@ -121,12 +127,16 @@ class _Service:
     def _pass_through(self, path: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Let moto answer another service's request in this local Glue's account; count S3, STS and IAM calls."""
         if not path.startswith("/moto-api/"):
-            environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account  # STS answers this account, S3 keeps buckets in it
-            operation = operation_name(environ)
-            if operation is not None:
-                with self.lock:
+            # STS answers this account, S3 keeps buckets in it, SQS queues and EventBridge rules live in it.
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = self.account
+            service = signing_service(environ)
+            operation = operation_name(environ, service)
+            with self.lock:
+                if operation is not None:
                     self.call_counts[operation] += 1
-        return self.moto_app(environ, start_response)
+                if service in ("sqs", "events"):
+                    self.events.catch_up()  # what ended by the clock is in the queues before moto answers
+        return self.moto_app(environ, start_response)  # without the lock: a ReceiveMessage may wait 20 s
 
     def _region(self, environ: Mapping[str, Any]) -> str:
         """Return the region a request was signed for (this local Glue's region if unsigned)."""
@@ -174,12 +184,24 @@ class _Service:
     ) -> Callable[[str, str, Mapping[str, Any]], dict[str, Any]] | None:
         """Return the local Glue's own answer to a Glue operation (None: moto answers)."""
         if operation == "StartJobRun":
-            return lambda account, region, body: start_job_run(
-                account, region, body, self.clock, lambda: self._shell_host(region, environ)
+            return lambda account, region, body: self._watched(
+                region,
+                str(body.get("JobName")),
+                start_job_run(account, region, body, self.clock, lambda: self._shell_host(region, environ)),
             )
         if operation == "BatchStopJobRun":
-            return lambda account, region, body: batch_stop_job_run(account, region, body, self.clock())
+            return lambda account, region, body: self._watched(
+                region, str(body.get("JobName")), batch_stop_job_run(account, region, body, self.clock())
+            )
         return {"CreateJob": create_job, "UpdateJob": update_job, "DeleteJob": delete_job}.get(operation)
+
+    def _watched(self, region: str, job_name: str, answer: dict[str, Any]) -> dict[str, Any]:
+        """Tell the event emitter of the runs a StartJobRun or BatchStopJobRun answer names; return the answer."""
+        run_ids = [answer["JobRunId"]] if "JobRunId" in answer else []
+        run_ids += [run["JobRunId"] for run in answer.get("SuccessfulSubmissions", ())]
+        for run_id in run_ids:
+            self.events.watch(region, job_name, run_id)
+        return answer
 
     def _shell_host(self, region: str, environ: Mapping[str, Any]) -> ShellHost:
         """Return what a real Python shell run started by this request needs (its script calls the same address)."""
@@ -192,6 +214,7 @@ class _Service:
             endpoint_url=f"http://{host}",
             region=region,
             read_s3=lambda bucket, key: read_s3_object(account, bucket, key),
+            on_run_end=lambda job_name, run_id: self.events.watch(region, job_name, run_id),
         )
 
     def _mark_first_reads(self, region: str, request: bytes, answer: bytes) -> None:
@@ -232,10 +255,18 @@ class _Service:
     def control_reset_counters(self) -> None:
         self.call_counts.clear()
         self.peers.clear()
+        self.events.counts.clear()
+
+    def control_set_event_faults(self, **switches: Any) -> None:
+        self.events.set_faults(EventFaults.from_arguments(switches))
+
+    def control_event_counts(self) -> dict[str, int]:
+        return {name: self.events.counts[name] for name in EVENT_COUNTERS}
 
     def control_set_run_state(self, job_name: str, run_id: str, state: str, error_message: str | None = None) -> None:
         _choice("state", state, JOB_RUN_STATES)
         set_run_state(self.account, self.region, job_name, run_id, state, error_message, self.clock())
+        self.events.watch(self.region, job_name, run_id)
 
     def control_first_reads(self, job_name: str) -> dict[str, float]:
         return first_reads(self.account, self.region, job_name)
@@ -247,8 +278,13 @@ class _Service:
         self.shells.stop_all()  # first: a process must not outlive its run, nor write into the next test's S3
         reset_account(self.account)
         reset_logs(self.account)
+        self.events.reset()
         self.faults.clear()
         self.control_reset_counters()
+
+    def close(self) -> None:
+        """Stop the event emitter's thread (the server stopped): after :meth:`control_reset`, without the lock."""
+        self.events.close()
 
     def control_create_job(
         self,

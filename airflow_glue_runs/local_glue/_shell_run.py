@@ -3,7 +3,8 @@
 A :class:`ShellRun` is WAITING until it gets a slot (as a scripted run), STARTING from then, RUNNING once its
 process started, and final when the process ended (its outcome: SUCCEEDED, FAILED, TIMEOUT or STOPPED). Getting
 a slot starts the process (``ShellProcess`` in ``_shell``); a process that ends gives the job's queued runs the
-slots that freed up at once, under the local Glue's lock, so a queued real run starts without waiting for a read.
+slots that freed up at once, under the local Glue's lock, so a queued real run starts without waiting for a read,
+and tells the local Glue (``ShellHost.on_run_end``: its EventBridge event goes out at once).
 BatchStopJobRun (STOPPING) asks the process to stop: STOPPED comes when it is gone. A state forced through the
 control API ends the process too. No moto here.
 """
@@ -38,6 +39,7 @@ class ShellHost:
     :param endpoint_url: where the script's AWS calls go.
     :param region: the run's region.
     :param read_s3: reads an object of the local Glue's own S3 (None if missing).
+    :param on_run_end: called with the job name and run id, under the lock, once a run's process ended.
     """
 
     registry: ShellRegistry
@@ -46,6 +48,7 @@ class ShellHost:
     endpoint_url: str
     region: str
     read_s3: Callable[[str, str], bytes | None]
+    on_run_end: Callable[[str, str], None] = lambda job_name, run_id: None
 
 
 class ShellRun(_Run):
@@ -126,6 +129,7 @@ def new_shell_run(
         with host.lock:
             if generation == host.registry.generation:  # not after a reset: the job may be gone
                 _admit_queued(*peers(), host.clock())
+                host.on_run_end(job_name, run_id)
 
     process = ShellProcess(
         argv_for=lambda script: command_line(script, job_name, run_id, location, arguments),
