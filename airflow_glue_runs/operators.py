@@ -8,18 +8,17 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property, partial
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import BaseOperator
 
 from airflow_glue_runs._internal.compat import default_deferrable
 from airflow_glue_runs._internal.definitions.operator import GlueJobDefinitionOperator
-from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
+from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
-from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
 from airflow_glue_runs._internal.results.location import (
     ask_for_result,
     check_job_result,
@@ -27,8 +26,7 @@ from airflow_glue_runs._internal.results.location import (
     uri_of_run,
 )
 from airflow_glue_runs._internal.results.task import JOB_RESULT_XCOM_KEY
-from airflow_glue_runs._internal.run.deferral import glue_run_trigger
-from airflow_glue_runs._internal.run.glue_task import GlueTask
+from airflow_glue_runs._internal.run.operator_wait import OperatorWait
 from airflow_glue_runs._internal.run.report import RunReport
 from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, scrubbed
 from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
@@ -36,7 +34,6 @@ from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
     DEFERRAL_MARGIN,
     Resolution,
-    RunWatch,
     WaitResult,
     deferral_timeout,
     raise_for_result,
@@ -77,7 +74,7 @@ __all__ = [
 ]
 
 
-class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
+class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
     """Start one AWS Glue job run with arguments rendered from the DAG context, and wait for it.
 
     The task succeeds with the run id (or, with ``return_job_result``, the job result) as its return value when the
@@ -320,22 +317,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
             self._report.summary(context, run, self._request.arguments)
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
-        watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
-        self._logs = worker_forwarder(
-            self.hook,
-            self.job_name,
-            run.id,
-            self.forward_logs,
-            log=self.log,
-            secret_arguments=self.secret_arguments,
-            secrets=arguments.secret_values,
-            job_defaults=self._job_defaults,
-        )
-        waiting = self._worker_wait(watch)
-        result = waiting.observe(run)
-        if result is None and self.deferrable:
-            self._defer(run)
-        return self._finish(context, result if result is not None else waiting.wait())
+        return self._finish(context, self._wait(run, arguments.secret_values))
 
     def execute_complete(self, context: Context, event: dict[str, Any], job_result_uri: str | None = None) -> Any:
         """Resume after the trigger: judge its verdict with the shared state model (and read the job result)."""
@@ -345,28 +327,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         with scrubbed(self._redactor):
             return self._finish(context, result)
 
-    # -- waiting -----------------------------------------------------------------------------------------------
-
-    def _worker_wait(self, watch: RunWatch) -> WorkerWait:
-        return WorkerWait(
-            hook=self.hook,
-            watch=watch,
-            log=self.log,
-            redactor=self._redactor,
-            poll_interval=self.poll_interval,
-            logs=self._logs,
-            forward_while_waiting=not self.deferrable,
-        )
-
-    def _defer(self, run: JobRun) -> NoReturn:
-        timeout = deferral_timeout(run, max_queue_wait=self.max_queue_wait, poll_interval=self.poll_interval)
-        self.log.info("Deferring the wait on Glue job run %s (deadline in %s).", run.id, timeout)
-        position = self._logs.position_json() if self._logs is not None else None
-        trigger = glue_run_trigger(
-            self, run.id, poll_interval=self.poll_interval, stop_on_kill=self.stop_on_kill, log_position=position
-        )
-        kwargs = {"job_result_uri": self._result_uri} if self.job_result is not None else None
-        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout, kwargs=kwargs)
+    # -- finishing ---------------------------------------------------------------------------------------------
 
     def _finish(self, context: Context, result: WaitResult) -> Any:
         result = result.redacted(self._redactor(result.run))
