@@ -35,6 +35,7 @@ from airflow_glue_runs._internal.run.waiting import (
     DEFERRAL_MARGIN,
     Resolution,
     WaitResult,
+    WaitUntil,
     deferral_timeout,
     raise_for_result,
 )
@@ -49,6 +50,7 @@ from airflow_glue_runs._internal.start.options import (
     check_botocore_config,
     check_flag,
     check_seconds,
+    check_wait_until,
 )
 from airflow_glue_runs._internal.start.task_request import TaskRequest
 from airflow_glue_runs.glue_job_result import RESULT_URI_ARGUMENT
@@ -119,6 +121,11 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         Templated.
     :param wait_for_completion: wait for the run to end (default). When ``False`` the task succeeds as soon as
         the run is started or reattached, with its id.
+    :param wait_until: ``"end"`` (default) or ``"running"``: succeed once the run is RUNNING (after ``running_for``)
+        and leave it running, for ``gluestreaming`` jobs and runs to start and leave. Every other state means what
+        it means for ``"end"`` (SUCCEEDED first succeeds). Not with ``job_result``. ``docs/streaming-jobs.md``.
+    :param running_for: seconds (or a ``timedelta``) the run must stay RUNNING, by the waiter's clock, before the
+        task succeeds; only with ``wait_until="running"``.
     :param deferrable: wait in the triggerer instead of on the worker. Defaults to Airflow's
         ``[operators] default_deferrable``.
     :param poll_interval: seconds between two reads of the run (default 30).
@@ -129,6 +136,7 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         too). Needs ``logs:FilterLogEvents``; log errors never change the outcome. Templated; README "Glue logs".
     :param stop_on_kill: stop the run (BatchStopJobRun) when the task is killed on the worker, times out
         (``execution_timeout``), or is cleared, marked failed or marked success while deferred (default ``True``).
+        A run left RUNNING by a task that succeeded (``wait_until="running"``) is never stopped by the task.
     :param aws_conn_id: the Airflow AWS connection.
     :param region_name: the AWS Region; defaults to the connection's.
     :param verify: whether or how to verify TLS certificates (``AwsBaseHook``'s ``verify``).
@@ -170,6 +178,8 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         notify_delay_after: int | str | None = None,
         execution_role_session_policy: str | None = None,
         wait_for_completion: bool = True,
+        wait_until: WaitUntil = "end",
+        running_for: float | timedelta | None = None,
         deferrable: bool | None = None,
         poll_interval: float | timedelta = 30,
         max_queue_wait: float | timedelta | None = None,
@@ -221,6 +231,10 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         check_result_options(
             self.job_result, job_result_prefix, self.return_job_result, wait_for_completion=self.wait_for_completion
         )
+        self.wait_until, self.running_for = check_wait_until(
+            wait_until, running_for, job_result=self.job_result, wait_for_completion=self.wait_for_completion
+        )
+        self._left_running = False
         self._result_uri: str | None = None
         self._request = TaskRequest(secret_arguments=self.secret_arguments)
         self._identity: RunIdentity | None = None
@@ -340,11 +354,28 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         raise_for_result(result, console_url=self._report.console_url(result.run_id))
         if problem is not None:
             raise problem
+        self._left_running = result.left_running
+        if self._left_running:
+            self.log.info(
+                "%s Stop it with BatchStopJobRun (GlueJobRunHook.stop_job_runs, or `aws glue batch-stop-job-run "
+                "--job-name %s --job-run-ids %s`) or in the console: %s",
+                result.message,
+                self.job_name,
+                result.run_id,
+                self._report.console_url(result.run_id),
+            )
+            return result.run_id
         self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
         return self._results.value if self.return_job_result else result.run_id
 
     def on_kill(self) -> None:
-        """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``)."""
+        """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``).
+
+        A run the task already left RUNNING (``wait_until="running"``) is not the task's to stop any more.
+        """
+        if self._left_running:
+            self.log.info("Glue job run %s was left RUNNING when the task succeeded; not stopping it.", self._run_id)
+            return
         self._acquisition.killed(self._identity, stop=self.stop_on_kill)
 
     # -- stopping, secrets and lineage -------------------------------------------------------------------------

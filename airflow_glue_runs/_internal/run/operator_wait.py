@@ -15,7 +15,7 @@ from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder,
 from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
 from airflow_glue_runs._internal.run.deferral import glue_run_trigger
 from airflow_glue_runs._internal.run.glue_task import GlueTask
-from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, deferral_timeout
+from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, WaitUntil, deferral_timeout
 
 if TYPE_CHECKING:
     from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs
@@ -31,6 +31,8 @@ class OperatorWait(GlueTask):
     deferrable: bool
     poll_interval: float
     max_queue_wait: float | None
+    wait_until: WaitUntil
+    running_for: float | None
     stop_on_kill: bool
     forward_logs: ForwardLogs
     secret_arguments: tuple[str, ...]
@@ -45,7 +47,13 @@ class OperatorWait(GlueTask):
 
         :param secrets: the secret values the task sent, masked in forwarded log lines.
         """
-        watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
+        watch = RunWatch(
+            job_name=self.job_name,
+            run_id=run.id,
+            max_queue_wait=self.max_queue_wait,
+            wait_until=self.wait_until,
+            running_for=self.running_for,
+        )
         self._logs = worker_forwarder(
             self.hook,
             self.job_name,
@@ -59,7 +67,7 @@ class OperatorWait(GlueTask):
         waiting = self._worker_wait(watch)
         result = waiting.observe(run)
         if result is None and self.deferrable:
-            self._defer(run)
+            self._defer(run, watch)
         return result if result is not None else waiting.wait()
 
     def _worker_wait(self, watch: RunWatch) -> WorkerWait:
@@ -73,12 +81,17 @@ class OperatorWait(GlueTask):
             forward_while_waiting=not self.deferrable,
         )
 
-    def _defer(self, run: JobRun) -> NoReturn:
+    def _defer(self, run: JobRun, watch: RunWatch) -> NoReturn:
         timeout = deferral_timeout(run, max_queue_wait=self.max_queue_wait, poll_interval=self.poll_interval)
         self._task_log().info("Deferring the wait on Glue job run %s (deadline in %s).", run.id, timeout)
         position = self._logs.position_json() if self._logs is not None else None
         trigger = glue_run_trigger(
-            self, run.id, poll_interval=self.poll_interval, stop_on_kill=self.stop_on_kill, log_position=position
+            self,
+            run.id,
+            poll_interval=self.poll_interval,
+            stop_on_kill=self.stop_on_kill,
+            log_position=position,
+            running_since=watch.running_since,
         )
         kwargs: dict[str, Any] | None = {"job_result_uri": self._result_uri} if self.job_result is not None else None
         defer = getattr(self, "defer")  # noqa: B009 - BaseOperator's, which raises TaskDeferred
