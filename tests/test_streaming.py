@@ -127,6 +127,9 @@ async def test_deferred_the_trigger_counts_running_for_and_the_task_succeeds(
     glue: LocalGlue, stream: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Deferred: the trigger carries wait_until/running_for, fires 'running' after running_for, the task resumes."""
+    clock = StepClock(2)  # the worker's read before deferring and the trigger's reads, on one clock
+    monkeypatch.setattr(worker_wait, "_now", clock)
+    monkeypatch.setattr(triggers, "_now", clock)
     ti = FakeTI()
     context = task_context(ti)
     op = operator(deferrable=True, running_for=5, poll_interval=0.02)
@@ -135,7 +138,6 @@ async def test_deferred_the_trigger_counts_running_for_and_the_task_succeeds(
     trigger = info.value.trigger
     _, kwargs = trigger.serialize()
     assert (kwargs["wait_until"], kwargs["running_for"], kwargs["stop_on_kill"]) == ("running", 5.0, True)
-    monkeypatch.setattr(triggers, "_now", StepClock(2))
     event = await first_event(trigger)
     result = WaitResult.from_json(event.payload)
     assert result.resolution is Resolution.RUNNING
