@@ -49,6 +49,8 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
     "demo-sensor-etl": {"default_arguments": {"--local-glue-duration": "4"}},
     # Long enough that the slot is still taken when a loaded scheduler gets to the next task (8 s was not, at times).
     "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "15"}},
+    # A streaming job: its runs stay RUNNING for a day, until the DAG stops them.
+    "demo-clicks-stream": {"command": "gluestreaming", "default_arguments": {"--local-glue-duration": "86400"}},
 }
 # S3 buckets of the local Glue (the job-definition DAGs upload their scripts to the first; the job-result DAG reads
 # its CSV from the second and writes its result under the third, its job's --TempDir).
@@ -69,7 +71,11 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_job_definition": ("success", set()),
     "example_glue_amazon_migration": ("success", set()),
     "example_glue_job_result": ("success", set()),
+    "example_glue_streaming": ("success", set()),
 }
+# Tasks that succeed with their run left RUNNING (wait_until="running"): their summary says RUNNING, and a later
+# task of the DAG stops the run.
+LEFT_RUNNING: dict[str, set[str]] = {"example_glue_streaming": {"start_stream"}}
 # Tasks a branch skips on purpose (the job-result DAG counts rows, so it loads them).
 SKIPPED: dict[str, set[str]] = {"example_glue_job_result": {"nothing_to_load"}}
 LOGICAL_DATE = "2026-01-01"
@@ -236,7 +242,13 @@ def main() -> int:
     parser.add_argument(
         "dags",
         nargs="*",
-        default=["example_glue_fanout", "example_glue_daily", "example_glue_job_definition", "example_glue_job_result"],
+        default=[
+            "example_glue_fanout",
+            "example_glue_daily",
+            "example_glue_job_definition",
+            "example_glue_job_result",
+            "example_glue_streaming",
+        ],
         metavar="DAG_ID",
         help=", ".join(EXPECTED),
     )
