@@ -89,9 +89,15 @@ class JobRunState(StrEnum):
         """Whether the run waits in Glue's job run queue."""
         return self.category is RunCategory.QUEUED
 
+    @property
+    def is_running(self) -> bool:
+        """Whether the job's code runs: what a wait with ``wait_until="running"`` waits for (a streaming job)."""
+        return self in _RUNNING
+
 
 _CATEGORY: dict[JobRunState, RunCategory] = {
     JobRunState.STARTING: RunCategory.ACTIVE,
+    # RUNNING is active, and also the goal of a wait with wait_until="running" (_RUNNING): the task succeeds then.
     JobRunState.RUNNING: RunCategory.ACTIVE,
     # STOPPING is still active: the run holds resources until Glue reports STOPPED.
     JobRunState.STOPPING: RunCategory.ACTIVE,
@@ -101,10 +107,13 @@ _CATEGORY: dict[JobRunState, RunCategory] = {
     JobRunState.ERROR: RunCategory.FAILED,
     # STOPPED is a failure because Glue cannot tell a console stop from our own on_kill: the work was not done.
     JobRunState.STOPPED: RunCategory.FAILED,
-    # EXPIRED is a queued run that never started: its work was not done either.
+    # EXPIRED is a queued run that never started, or a streaming run that Glue replaced by a new run (a new run id)
+    # at a maintenance restart: the work of this run id was not done either.
     JobRunState.EXPIRED: RunCategory.FAILED,
     JobRunState.TIMEOUT: RunCategory.TIMED_OUT,
 }
+_RUNNING = frozenset({JobRunState.RUNNING})
+"""The states a wait with ``wait_until="running"`` succeeds in (besides SUCCEEDED): not STARTING, not STOPPING."""
 
 
 # API field name -> (attribute name, kind). Kinds: "str", "int", "float", "bool", "time", "state", "json".

@@ -8,18 +8,17 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from functools import cached_property, partial
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.sdk import BaseOperator
 
 from airflow_glue_runs._internal.compat import default_deferrable
 from airflow_glue_runs._internal.definitions.operator import GlueJobDefinitionOperator
-from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder, worker_forwarder
+from airflow_glue_runs._internal.glue_logs.forwarding import WorkerLogForwarder
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
 from airflow_glue_runs._internal.lineage.listener import GlueRunLineage
 from airflow_glue_runs._internal.lineage.openlineage import LineageSource, inject_openlineage, optional_flag
 from airflow_glue_runs._internal.masking import Redactor
-from airflow_glue_runs._internal.polling.worker_wait import WorkerWait
 from airflow_glue_runs._internal.results.location import (
     ask_for_result,
     check_job_result,
@@ -27,8 +26,7 @@ from airflow_glue_runs._internal.results.location import (
     uri_of_run,
 )
 from airflow_glue_runs._internal.results.task import JOB_RESULT_XCOM_KEY
-from airflow_glue_runs._internal.run.deferral import glue_run_trigger
-from airflow_glue_runs._internal.run.glue_task import GlueTask
+from airflow_glue_runs._internal.run.operator_wait import OperatorWait
 from airflow_glue_runs._internal.run.report import RunReport
 from airflow_glue_runs._internal.run.secrets import RedactingLogger, TaskSecrets, scrubbed
 from airflow_glue_runs._internal.run.summary import RUN_ID_XCOM_KEY, SUMMARY_XCOM_KEY
@@ -36,8 +34,8 @@ from airflow_glue_runs._internal.run.waiting import (
     DEFAULT_RUN_TIMEOUT_MINUTES,
     DEFERRAL_MARGIN,
     Resolution,
-    RunWatch,
     WaitResult,
+    WaitUntil,
     deferral_timeout,
     raise_for_result,
 )
@@ -52,6 +50,7 @@ from airflow_glue_runs._internal.start.options import (
     check_botocore_config,
     check_flag,
     check_seconds,
+    check_wait_until,
 )
 from airflow_glue_runs._internal.start.task_request import TaskRequest
 from airflow_glue_runs.glue_job_result import RESULT_URI_ARGUMENT
@@ -77,7 +76,7 @@ __all__ = [
 ]
 
 
-class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
+class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
     """Start one AWS Glue job run with arguments rendered from the DAG context, and wait for it.
 
     The task succeeds with the run id (or, with ``return_job_result``, the job result) as its return value when the
@@ -122,6 +121,11 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         Templated.
     :param wait_for_completion: wait for the run to end (default). When ``False`` the task succeeds as soon as
         the run is started or reattached, with its id.
+    :param wait_until: ``"end"`` (default) or ``"running"``: succeed once the run is RUNNING (after ``running_for``)
+        and leave it running, for ``gluestreaming`` jobs and runs to start and leave. Every other state means what
+        it means for ``"end"`` (SUCCEEDED first succeeds). Not with ``job_result``. ``docs/streaming-jobs.md``.
+    :param running_for: seconds (or a ``timedelta``) the run must stay RUNNING, by the waiter's clock, before the
+        task succeeds; only with ``wait_until="running"``.
     :param deferrable: wait in the triggerer instead of on the worker. Defaults to Airflow's
         ``[operators] default_deferrable``.
     :param poll_interval: seconds between two reads of the run (default 30).
@@ -132,6 +136,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         too). Needs ``logs:FilterLogEvents``; log errors never change the outcome. Templated; README "Glue logs".
     :param stop_on_kill: stop the run (BatchStopJobRun) when the task is killed on the worker, times out
         (``execution_timeout``), or is cleared, marked failed or marked success while deferred (default ``True``).
+        A run left RUNNING by a task that succeeded (``wait_until="running"``) is never stopped by the task.
     :param aws_conn_id: the Airflow AWS connection.
     :param region_name: the AWS Region; defaults to the connection's.
     :param verify: whether or how to verify TLS certificates (``AwsBaseHook``'s ``verify``).
@@ -173,6 +178,8 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         notify_delay_after: int | str | None = None,
         execution_role_session_policy: str | None = None,
         wait_for_completion: bool = True,
+        wait_until: WaitUntil = "end",
+        running_for: float | timedelta | None = None,
         deferrable: bool | None = None,
         poll_interval: float | timedelta = 30,
         max_queue_wait: float | timedelta | None = None,
@@ -224,6 +231,10 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         check_result_options(
             self.job_result, job_result_prefix, self.return_job_result, wait_for_completion=self.wait_for_completion
         )
+        self.wait_until, self.running_for = check_wait_until(
+            wait_until, running_for, job_result=self.job_result, wait_for_completion=self.wait_for_completion
+        )
+        self._left_running = False
         self._result_uri: str | None = None
         self._request = TaskRequest(secret_arguments=self.secret_arguments)
         self._identity: RunIdentity | None = None
@@ -320,22 +331,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
             self._report.summary(context, run, self._request.arguments)
             self.log.info("Not waiting for Glue job run %s (wait_for_completion=False).", run.id)
             return run.id
-        watch = RunWatch(job_name=self.job_name, run_id=run.id, max_queue_wait=self.max_queue_wait)
-        self._logs = worker_forwarder(
-            self.hook,
-            self.job_name,
-            run.id,
-            self.forward_logs,
-            log=self.log,
-            secret_arguments=self.secret_arguments,
-            secrets=arguments.secret_values,
-            job_defaults=self._job_defaults,
-        )
-        waiting = self._worker_wait(watch)
-        result = waiting.observe(run)
-        if result is None and self.deferrable:
-            self._defer(run)
-        return self._finish(context, result if result is not None else waiting.wait())
+        return self._finish(context, self._wait(run, arguments.secret_values))
 
     def execute_complete(self, context: Context, event: dict[str, Any], job_result_uri: str | None = None) -> Any:
         """Resume after the trigger: judge its verdict with the shared state model (and read the job result)."""
@@ -345,28 +341,7 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         with scrubbed(self._redactor):
             return self._finish(context, result)
 
-    # -- waiting -----------------------------------------------------------------------------------------------
-
-    def _worker_wait(self, watch: RunWatch) -> WorkerWait:
-        return WorkerWait(
-            hook=self.hook,
-            watch=watch,
-            log=self.log,
-            redactor=self._redactor,
-            poll_interval=self.poll_interval,
-            logs=self._logs,
-            forward_while_waiting=not self.deferrable,
-        )
-
-    def _defer(self, run: JobRun) -> NoReturn:
-        timeout = deferral_timeout(run, max_queue_wait=self.max_queue_wait, poll_interval=self.poll_interval)
-        self.log.info("Deferring the wait on Glue job run %s (deadline in %s).", run.id, timeout)
-        position = self._logs.position_json() if self._logs is not None else None
-        trigger = glue_run_trigger(
-            self, run.id, poll_interval=self.poll_interval, stop_on_kill=self.stop_on_kill, log_position=position
-        )
-        kwargs = {"job_result_uri": self._result_uri} if self.job_result is not None else None
-        self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout, kwargs=kwargs)
+    # -- finishing ---------------------------------------------------------------------------------------------
 
     def _finish(self, context: Context, result: WaitResult) -> Any:
         result = result.redacted(self._redactor(result.run))
@@ -379,11 +354,28 @@ class GlueJobRunOperator(GlueTask, GlueRunLineage, BaseOperator):
         raise_for_result(result, console_url=self._report.console_url(result.run_id))
         if problem is not None:
             raise problem
+        self._left_running = result.left_running
+        if self._left_running:
+            self.log.info(
+                "%s Stop it with BatchStopJobRun (GlueJobRunHook.stop_job_runs, or `aws glue batch-stop-job-run "
+                "--job-name %s --job-run-ids %s`) or in the console: %s",
+                result.message,
+                self.job_name,
+                result.run_id,
+                self._report.console_url(result.run_id),
+            )
+            return result.run_id
         self.log.info("Glue job run %s of job %s succeeded.", result.run_id, self.job_name)
         return self._results.value if self.return_job_result else result.run_id
 
     def on_kill(self) -> None:
-        """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``)."""
+        """Stop the run when the task is killed on the worker or hits ``execution_timeout`` (``stop_on_kill``).
+
+        A run the task already left RUNNING (``wait_until="running"``) is not the task's to stop any more.
+        """
+        if self._left_running:
+            self.log.info("Glue job run %s was left RUNNING when the task succeeded; not stopping it.", self._run_id)
+            return
         self._acquisition.killed(self._identity, stop=self.stop_on_kill)
 
     # -- stopping, secrets and lineage -------------------------------------------------------------------------

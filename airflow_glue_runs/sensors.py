@@ -30,10 +30,10 @@ from airflow_glue_runs._internal.results.location import check_job_result, check
 from airflow_glue_runs._internal.run.deferral import glue_run_trigger
 from airflow_glue_runs._internal.run.glue_task import GlueTask
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrubbed
-from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, raise_for_result
-from airflow_glue_runs._internal.start.options import check_flag, check_seconds
+from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, WaitUntil, raise_for_result
+from airflow_glue_runs._internal.start.options import check_flag, check_seconds, check_wait_until
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE, check_name
-from airflow_glue_runs.exceptions import GlueJobRunOutcomeError
+from airflow_glue_runs.exceptions import GlueJobRunOutcomeError, GlueJobRunParameterError
 from airflow_glue_runs.links import LINK_XCOM_KEY, GlueJobRunLink, link_target
 
 if TYPE_CHECKING:
@@ -47,10 +47,12 @@ LATEST_RUN_SCAN_PAGES = 5
 """GetJobRuns pages (200 runs each) read to find a job's most recent run when no ``run_id`` is given."""
 LOG_POSITION_KEY = "airflow_glue_runs.log_position"
 """Task state store key of the log forwarding position in reschedule mode (Airflow 3.3+)."""
+RUNNING_SINCE_KEY = "airflow_glue_runs.running_since"
+"""Task state store key of when the sensor first saw the run RUNNING, for ``running_for`` in reschedule mode."""
 
 
 class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
-    """Wait until a Glue job run ends; succeed if it succeeded, fail with the reason otherwise.
+    """Wait until a Glue job run ends (or is RUNNING); succeed if it succeeded, fail with the reason otherwise.
 
     The run is ``run_id`` of ``job_name`` or, without ``run_id``, the job's most recent run (by StartedOn,
     among the first :data:`LATEST_RUN_SCAN_PAGES` x 200 runs GetJobRuns returns; AWS returns newest first).
@@ -72,6 +74,11 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
     :param max_queue_wait: seconds (or a ``timedelta``) the run may stay WAITING (counted from its StartedOn)
         before the sensor fails with :class:`~airflow_glue_runs.exceptions.GlueJobRunQueueTimeoutError`; None
         waits as long as Glue keeps it queued.
+    :param wait_until: ``"end"`` (default) or ``"running"``: succeed once the run is RUNNING (for ``running_for``),
+        e.g. a streaming job; other states mean what they mean for ``"end"``. Not with ``job_result``.
+    :param running_for: seconds (or a ``timedelta``) the run must stay RUNNING, by the sensor's clock; only with
+        ``wait_until="running"``. Reschedule mode keeps the count in the task state store (Airflow 3.3+; before,
+        ``running_for`` needs poke or deferrable mode).
     :param deferrable: wait in the triggerer instead of on the worker. Defaults to Airflow's
         ``[operators] default_deferrable``.
     :param poll_interval: seconds (or a ``timedelta``) between reads of the run in deferrable mode; defaults to
@@ -108,6 +115,8 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
         job_name: str,
         run_id: str | None = None,
         max_queue_wait: float | timedelta | None = None,
+        wait_until: WaitUntil = "end",
+        running_for: float | timedelta | None = None,
         deferrable: bool | None = None,
         poll_interval: float | timedelta | None = None,
         forward_logs: ForwardLogs = False,
@@ -127,6 +136,7 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
         self.job_name = job_name
         self.run_id = run_id
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
+        self.wait_until, self.running_for = check_wait_until(wait_until, running_for, job_result=self.job_result)
         self.deferrable = default_deferrable() if deferrable is None else check_flag("deferrable", deferrable)
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_none=True, allow_zero=False)
         self.forward_logs = forward_logs
@@ -147,6 +157,12 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         """Check the parameters; then poke (poke and reschedule modes) or check once and defer."""
         self._check_parameters()
+        if self.running_for and self.reschedule and not self.deferrable and context.get("task_state_store") is None:
+            raise GlueJobRunParameterError(
+                "running_for",
+                "mode='reschedule' keeps its count only in the task state store (Airflow 3.3+): "
+                "use mode='poke' or deferrable=True",
+            )
         with scrubbed(self._redactor):
             if not self.deferrable:
                 return super().execute(context)
@@ -181,7 +197,12 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
         self._seen = run
         self._push_link(context, run.id)
         run = run.with_glue_text(self._redactor(run))
-        lines, result = self._watch_for(run.id).observe(run, datetime.now(UTC))
+        store = context.get("task_state_store") if self.reschedule and self.running_for else None
+        watch = self._watch_for(run.id, store)
+        lines, result = watch.observe(run, _now())
+        if store is not None:
+            since = watch.running_since.isoformat() if watch.running_since is not None else None
+            store.set(RUNNING_SINCE_KEY, {"run_id": run.id, "since": since})
         for line in lines:
             self.log.info("%s", line)
         self._forward(context, run, result)
@@ -212,12 +233,24 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
         if store is not None and self._logs.logs.position is not None:
             store.set(LOG_POSITION_KEY, {"run_id": run.id, "position": self._logs.logs.position.to_json()})
 
-    def _watch_for(self, run_id: str) -> RunWatch:
-        """Return the watch of ``run_id``, kept across pokes (a new one when the most recent run changed)."""
+    def _watch_for(self, run_id: str, store: Any = None) -> RunWatch:
+        """Return the watch of ``run_id``, kept across pokes (a new one when the most recent run changed).
+
+        :param store: the task state store that keeps ``running_for``'s count across reschedules, or None.
+        """
         if self._watch is None or self._watch.run_id != run_id:
             if self._watch is not None:
                 self.log.info("The most recent run of Glue job %s is now %s.", self.job_name, run_id)
-            self._watch = RunWatch(job_name=self.job_name, run_id=run_id, max_queue_wait=self.max_queue_wait)
+            self._watch = RunWatch(
+                job_name=self.job_name,
+                run_id=run_id,
+                max_queue_wait=self.max_queue_wait,
+                wait_until=self.wait_until,
+                running_for=self.running_for,
+            )
+            saved = store.get(RUNNING_SINCE_KEY) if store is not None else None
+            if isinstance(saved, dict) and saved.get("run_id") == run_id and saved.get("since"):
+                self._watch.running_since = datetime.fromisoformat(saved["since"])
         return self._watch
 
     def _latest_run(self) -> JobRun | None:
@@ -278,7 +311,11 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
         self.defer(
             # stop_on_kill=False: the sensor does not own the run
             trigger=glue_run_trigger(
-                self, run_id, poll_interval=self.poll_interval or self.poke_interval, stop_on_kill=False
+                self,
+                run_id,
+                poll_interval=self.poll_interval or self.poke_interval,
+                stop_on_kill=False,
+                running_since=self._watch.running_since if self._watch is not None else None,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
@@ -331,6 +368,11 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
             target = link_target(self.hook.conn_region_name, self.job_name, run_id)
             context["ti"].xcom_push(key=LINK_XCOM_KEY, value=target)
             self._linked_run = run_id
+
+
+def _now() -> datetime:
+    """Return the wall-clock time a poke judges the run at (timezone-aware; tests replace it)."""
+    return datetime.now(UTC)
 
 
 def _started(run: JobRun) -> datetime:

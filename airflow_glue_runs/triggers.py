@@ -39,8 +39,8 @@ from airflow_glue_runs._internal.polling.poller import poller_registry
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
 from airflow_glue_runs._internal.polling.watch import watch_run
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrub
-from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult
-from airflow_glue_runs._internal.start.options import check_flag, check_seconds
+from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, WaitUntil
+from airflow_glue_runs._internal.start.options import check_flag, check_seconds, check_wait_until
 from airflow_glue_runs._internal.start.request import check_name
 from airflow_glue_runs.exceptions import GlueApiError
 from airflow_glue_runs.job_run import JobRun
@@ -63,8 +63,8 @@ def _now() -> datetime:
 class GlueJobRunTrigger(BaseTrigger):
     """Wait in the triggerer until a Glue job run ends, or stays queued (WAITING) too long.
 
-    Fires one event whose payload is ``WaitResult.to_json()``: the resolution (succeeded, failed, timed_out,
-    queue_timeout, not_found, access_denied), a message, and the run as last seen without its job arguments
+    Fires one event whose payload is ``WaitResult.to_json()``: the resolution (succeeded, running, failed,
+    timed_out, queue_timeout, not_found, access_denied), a message, and the run as last seen without its job arguments
     (events are stored and logged by Airflow, and arguments may hold secrets). Glue's ErrorMessage and StateDetail,
     and AWS error texts, are masked before they reach the trigger's log or its event: the secret values of the run's
     merged arguments (the job's DefaultArguments, read once per job by the triggerer, overlaid with the run's)
@@ -80,6 +80,12 @@ class GlueJobRunTrigger(BaseTrigger):
         with ``queue_timeout``; None waits as long as Glue keeps it queued.
     :param stop_on_kill: when a user clears or marks the deferred task, ask Glue to stop the run (Airflow 3.3+
         calls :meth:`on_kill` then).
+    :param wait_until: ``"end"`` (default) or ``"running"``: fire ``running`` once the run is RUNNING (for
+        ``running_for`` seconds if set) instead of waiting for its end.
+    :param running_for: seconds the run must stay RUNNING, by the trigger's clock; only with ``"running"``. The
+        trigger then wakes on every read of its run, not only on state changes.
+    :param running_since: when the task first saw the run RUNNING (epoch seconds), to count ``running_for`` from;
+        None: from the trigger's own first sight (a trigger rebuilt after a triggerer restart starts counting again).
     :param forward_logs: ``False``, ``True`` (driver lines) or ``"all"`` (executors too): log the run's CloudWatch
         lines in this trigger's log, read by the shared reader (:mod:`airflow_glue_runs._internal.glue_logs.reader`),
         then a
@@ -106,6 +112,9 @@ class GlueJobRunTrigger(BaseTrigger):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_queue_wait: float | None = None,
         stop_on_kill: bool = False,
+        wait_until: WaitUntil = "end",
+        running_for: float | None = None,
+        running_since: float | None = None,
         forward_logs: ForwardLogs = False,
         secret_arguments: Collection[str] = (),
         log_position: Mapping[str, Any] | None = None,
@@ -123,6 +132,8 @@ class GlueJobRunTrigger(BaseTrigger):
         self.poll_interval = check_seconds("poll_interval", poll_interval, allow_zero=False) or DEFAULT_POLL_INTERVAL
         self.max_queue_wait = check_seconds("max_queue_wait", max_queue_wait, allow_none=True, allow_zero=False)
         self.stop_on_kill = check_flag("stop_on_kill", stop_on_kill)
+        self.wait_until, self.running_for = check_wait_until(wait_until, running_for)
+        self.running_since = check_seconds("running_since", running_since, allow_none=True)
         self.forward_logs = check_forward_logs(forward_logs)
         self.secret_arguments = list(secret_arguments)
         self.log_position = dict(log_position) if log_position is not None else None
@@ -144,6 +155,9 @@ class GlueJobRunTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_queue_wait": self.max_queue_wait,
                 "stop_on_kill": self.stop_on_kill,
+                "wait_until": self.wait_until,
+                "running_for": self.running_for,
+                "running_since": self.running_since,
                 "forward_logs": self.forward_logs,
                 "secret_arguments": self.secret_arguments,
                 "log_position": self.log_position,
@@ -173,12 +187,13 @@ class GlueJobRunTrigger(BaseTrigger):
             self.job_name,
             self.poll_interval,
         )
-        watch = RunWatch(self.job_name, self.run_id, self.max_queue_wait)
+        watch = self._run_watch()
         position = None
         async with (
-            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile); else on state changes.
+            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile), and so does counting
+            # running_for (a run that stays RUNNING shows no change); else only state changes wake it.
             watch_run(
-                self.client_key, self.job_name, self.run_id, self.poll_interval, changes_only=not self.forward_logs
+                self.client_key, self.job_name, self.run_id, self.poll_interval, changes_only=self._changes_only
             ) as watcher,
             self._follow_logs() as follower,
         ):
@@ -198,6 +213,17 @@ class GlueJobRunTrigger(BaseTrigger):
         if self.forward_logs:
             payload["log_position"] = position
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
+
+    def _run_watch(self) -> RunWatch:
+        """Return the waiting policy of this trigger's run (its ``running_for`` count carried over the deferral)."""
+        since = datetime.fromtimestamp(self.running_since, UTC) if self.running_since is not None else None
+        return RunWatch(
+            self.job_name, self.run_id, self.max_queue_wait, self.wait_until, self.running_for, running_since=since
+        )
+
+    @property
+    def _changes_only(self) -> bool:
+        return not self.forward_logs and not self.running_for
 
     def _follow_logs(self) -> contextlib.AbstractAsyncContextManager[LogFollower | None]:
         # Without forwarding, no generator-based context manager kept for the whole wait by each of thousands.

@@ -51,6 +51,8 @@ DEMO_JOBS: dict[str, dict[str, Any]] = {
     "demo-queued-etl": {"max_concurrent_runs": 1, "default_arguments": {"--local-glue-duration": "15"}},
     # Watched by example_glue_asset_watcher (its asset watcher polls it in a triggerer; `dags test` starts none).
     "demo-orders-etl": {"default_arguments": {"--local-glue-duration": "2"}},
+    # A streaming job: its runs stay RUNNING for a day, until the DAG stops them.
+    "demo-clicks-stream": {"command": "gluestreaming", "default_arguments": {"--local-glue-duration": "86400"}},
 }
 # S3 buckets of the local Glue (the job-definition DAGs upload their scripts to the first; the job-result DAG reads
 # its CSV from the second and writes its result under the third, its job's --TempDir).
@@ -71,11 +73,15 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "example_glue_job_definition": ("success", set()),
     "example_glue_amazon_migration": ("success", set()),
     "example_glue_job_result": ("success", set()),
+    "example_glue_streaming": ("success", set()),
 }
 # Example DAGs that `airflow dags test` cannot run as they are meant to: parsed by the tests and the demo, never run
 # by them. The asset-scheduled DAG starts from its asset watcher's events, which only a triggerer fires; the watcher
 # and the DAG's task logic are run against the local Glue by tests/test_asset_watcher.py.
 PARSED_ONLY: dict[str, str] = {"example_glue_asset_watcher": "scheduled on an asset that a Glue-run watcher updates"}
+# Tasks that succeed with their run left RUNNING (wait_until="running"): their summary says RUNNING, and a later
+# task of the DAG stops the run.
+LEFT_RUNNING: dict[str, set[str]] = {"example_glue_streaming": {"start_stream"}}
 # Tasks a branch skips on purpose (the job-result DAG counts rows, so it loads them).
 SKIPPED: dict[str, set[str]] = {"example_glue_job_result": {"nothing_to_load"}}
 LOGICAL_DATE = "2026-01-01"
@@ -242,7 +248,13 @@ def main() -> int:
     parser.add_argument(
         "dags",
         nargs="*",
-        default=["example_glue_fanout", "example_glue_daily", "example_glue_job_definition", "example_glue_job_result"],
+        default=[
+            "example_glue_fanout",
+            "example_glue_daily",
+            "example_glue_job_definition",
+            "example_glue_job_result",
+            "example_glue_streaming",
+        ],
         metavar="DAG_ID",
         help=", ".join(EXPECTED),
     )

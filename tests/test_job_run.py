@@ -75,6 +75,7 @@ def test_every_state_has_one_meaning() -> None:
     }
     assert [s for s in JobRunState if s.is_successful] == [JobRunState.SUCCEEDED]
     assert [s for s in JobRunState if s.is_queued] == [JobRunState.WAITING]
+    assert [s for s in JobRunState if s.is_running] == [JobRunState.RUNNING]  # wait_until="running"'s goal
 
 
 @pytest.mark.parametrize("value", ["PAUSED", "succeeded", "", None, 3])

@@ -90,6 +90,9 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         poll_interval=15,
         max_queue_wait=600,
         stop_on_kill=True,
+        wait_until="running",
+        running_for=120,
+        running_since=1_800_000_100.25,
         forward_logs="all",
         secret_arguments=["--db-password"],
         log_position={"start": 5, "streams": {"/g/output:jr_0123": [7, ["e1"], ""]}},
@@ -110,6 +113,9 @@ def test_serialize_round_trips_through_airflow_serde() -> None:
         "poll_interval": 15.0,
         "max_queue_wait": 600.0,
         "stop_on_kill": True,
+        "wait_until": "running",
+        "running_for": 120.0,
+        "running_since": 1_800_000_100.25,
         "forward_logs": "all",
         "secret_arguments": ["--db-password"],
         "log_position": {"start": 5, "streams": {"/g/output:jr_0123": [7, ["e1"], ""]}},
@@ -142,6 +148,7 @@ def test_a_trigger_serialized_by_the_withholding_version_still_rebuilds() -> Non
     classpath = "airflow_glue_runs.triggers.GlueJobRunTrigger"
     rebuilt = import_string(classpath)(**deserialize(serialize(old_kwargs)))
     expected = {key: value for key, value in old_kwargs.items() if key != "withhold_glue_text"}
+    expected.update(wait_until="end", running_for=None, running_since=None)  # added later, with their defaults
     assert rebuilt.serialize() == (classpath, expected)
     assert not hasattr(rebuilt, "withhold_glue_text")
 

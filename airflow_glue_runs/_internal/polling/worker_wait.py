@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 __all__ = ["WorkerWait"]
 
 
+def _now() -> datetime:
+    """Return the wall-clock time a read is judged at (timezone-aware; tests replace it)."""
+    return datetime.now(UTC)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WorkerWait:
     """Watch one run from the worker until it is over.
@@ -46,7 +51,7 @@ class WorkerWait:
 
     def observe(self, run: JobRun) -> WaitResult | None:
         """Judge one read of the run: log what changed, forward Glue's lines, return the verdict once it is over."""
-        lines, result = self.watch.observe(run, datetime.now(UTC))
+        lines, result = self.watch.observe(run, _now())
         redact = self.redactor(run)
         for line in lines:
             self.log.info("%s", redact(line))

@@ -11,6 +11,9 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from airflow_glue_runs._internal.run.waiting import WaitUntil
     from airflow_glue_runs.triggers import GlueJobRunTrigger
 
 __all__ = ["DeferringTask", "glue_run_trigger"]
@@ -23,6 +26,10 @@ class DeferringTask(Protocol):
     def job_name(self) -> str: ...
     @property
     def max_queue_wait(self) -> float | None: ...
+    @property
+    def wait_until(self) -> WaitUntil: ...
+    @property
+    def running_for(self) -> float | None: ...
     @property
     def forward_logs(self) -> Any: ...
     @property
@@ -44,6 +51,7 @@ def glue_run_trigger(
     poll_interval: float,
     stop_on_kill: bool,
     log_position: Mapping[str, Any] | None = None,
+    running_since: datetime | None = None,
 ) -> GlueJobRunTrigger:
     """Return the :class:`~airflow_glue_runs.triggers.GlueJobRunTrigger` that waits on ``run_id`` for ``task``.
 
@@ -51,6 +59,8 @@ def glue_run_trigger(
     :param stop_on_kill: stop the run when the deferred task is cleared or marked (the operator's choice; a sensor
         does not own the run).
     :param log_position: where the worker's log forwarding stopped, so the trigger goes on from there.
+    :param running_since: when the task first saw the run RUNNING (``wait_until="running"``), so that the trigger
+        goes on counting ``running_for`` from then.
     """
     from airflow_glue_runs.triggers import GlueJobRunTrigger
 
@@ -59,6 +69,9 @@ def glue_run_trigger(
         run_id=run_id,
         poll_interval=poll_interval,
         max_queue_wait=task.max_queue_wait,
+        wait_until=task.wait_until,
+        running_for=task.running_for,
+        running_since=running_since.timestamp() if running_since is not None else None,
         stop_on_kill=stop_on_kill,
         forward_logs=task.forward_logs,
         secret_arguments=task.secret_arguments,

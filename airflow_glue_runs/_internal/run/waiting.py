@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from airflow_glue_runs.exceptions import (
     ErrorKind,
@@ -31,9 +31,11 @@ from airflow_glue_runs.job_run import JobRun, JobRunState, RunCategory
 __all__ = [
     "DEFAULT_RUN_TIMEOUT_MINUTES",
     "DEFERRAL_MARGIN",
+    "WAIT_UNTIL_CHOICES",
     "Resolution",
     "RunWatch",
     "WaitResult",
+    "WaitUntil",
     "deferral_timeout",
     "raise_for_result",
 ]
@@ -43,6 +45,10 @@ DEFAULT_RUN_TIMEOUT_MINUTES = 2880
 """Glue's run Timeout when neither the run nor the job sets one (Glue 4.0 and earlier)."""
 DEFERRAL_MARGIN = timedelta(minutes=10)
 """Added to a deferral's deadline beyond the run's Timeout and queue allowance."""
+
+WaitUntil = Literal["end", "running"]
+"""What a wait waits for: the run's end (default), or the run RUNNING (a streaming job, a run to start and leave)."""
+WAIT_UNTIL_CHOICES: tuple[WaitUntil, ...] = ("end", "running")
 
 
 def deferral_timeout(run: JobRun, *, max_queue_wait: float | None, poll_interval: float) -> timedelta:
@@ -60,6 +66,8 @@ class Resolution(StrEnum):
     """How a wait on a run ended."""
 
     SUCCEEDED = "succeeded"
+    RUNNING = "running"
+    """The run is RUNNING (for ``running_for``, if set) and the wait was ``wait_until="running"``: a success."""
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     QUEUE_TIMEOUT = "queue_timeout"
@@ -89,8 +97,13 @@ class WaitResult:
 
     @property
     def is_success(self) -> bool:
-        """Whether the run succeeded."""
-        return self.resolution is Resolution.SUCCEEDED
+        """Whether the wait reached its goal: the run SUCCEEDED, or is RUNNING for ``wait_until="running"``."""
+        return self.resolution in (Resolution.SUCCEEDED, Resolution.RUNNING)
+
+    @property
+    def left_running(self) -> bool:
+        """Whether the wait ended with the run still RUNNING (``wait_until="running"``): nobody waits on it now."""
+        return self.resolution is Resolution.RUNNING
 
     def without_arguments(self) -> WaitResult:
         """Return this verdict with the run's job arguments left out.
@@ -142,11 +155,22 @@ class RunWatch:
     :param max_queue_wait: seconds a run may stay WAITING before the wait ends with ``QUEUE_TIMEOUT``;
         ``None`` waits as long as Glue keeps the run queued. Queue time counts from the run's ``StartedOn``
         (when Glue accepted it), so a waiter rebuilt after a restart keeps the same budget.
+    :param wait_until: ``"end"`` (the run's end decides) or ``"running"``: the wait ends with ``RUNNING`` (a
+        success) once the run is RUNNING, and has stayed RUNNING for ``running_for`` seconds if set. Every other
+        state means what it means for ``"end"``: a run that ends before that is judged by how it ended
+        (SUCCEEDED succeeds: a short job is done).
+    :param running_for: seconds the run must stay RUNNING, by the waiter's clock (the ``now`` of
+        :meth:`observe`), counted from ``running_since``; a run that leaves RUNNING starts the count again.
+    :param running_since: when this waiter (or the one it continues) first saw the run RUNNING; set by
+        :meth:`observe`, or given to carry the count over a deferral.
     """
 
     job_name: str
     run_id: str
     max_queue_wait: float | None = None
+    wait_until: WaitUntil = "end"
+    running_for: float | None = None
+    running_since: datetime | None = None
     last_state: JobRunState | None = None
     last_state_detail: str | None = None
     first_seen_queued: datetime | None = None
@@ -184,6 +208,8 @@ class RunWatch:
                     ),
                 )
         self._remember(run)
+        if self.wait_until == "running" and (reached := self._running(run, now, lines)) is not None:
+            return lines, reached
         resolution = _BY_CATEGORY.get(run.category)
         if resolution is None:
             return lines, None
@@ -226,6 +252,30 @@ class RunWatch:
             job_name=self.job_name,
             run_id=self.run_id,
             message=f"Access denied reading Glue job run {self.run_id} of job {self.job_name}: {reason}",
+        )
+
+    def _running(self, run: JobRun, now: datetime, lines: list[str]) -> WaitResult | None:
+        """Return the ``RUNNING`` verdict once the run has been RUNNING long enough; count the time it has been."""
+        if run.state is None or not run.state.is_running:
+            self.running_since = None
+            return None
+        if self.running_since is None:
+            self.running_since = now
+            if self.running_for:
+                lines.append(f"Waiting until Glue job run {self.run_id} has been RUNNING for {self.running_for:g} s.")
+        running = max(0.0, (now - self.running_since).total_seconds())
+        if self.running_for and running < self.running_for:
+            return None
+        stayed = f" for {running:.0f} s (running_for={self.running_for:g} s)" if self.running_for else ""
+        return WaitResult(
+            resolution=Resolution.RUNNING,
+            job_name=self.job_name,
+            run_id=self.run_id,
+            run=run,
+            message=(
+                f"Glue job run {self.run_id} of job {self.job_name} is RUNNING{stayed}: the wait is over "
+                "(wait_until='running') and the run is left running."
+            ),
         )
 
     def _queued_since(self, run: JobRun, now: datetime) -> datetime:

@@ -13,9 +13,17 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from airflow_glue_runs._internal.run.waiting import WAIT_UNTIL_CHOICES, WaitUntil
 from airflow_glue_runs.exceptions import GlueJobRunParameterError
 
-__all__ = ["RUN_OPTION_FIELDS", "check_flag", "check_seconds", "read_rendered", "rendered_run_options"]
+__all__ = [
+    "RUN_OPTION_FIELDS",
+    "check_flag",
+    "check_seconds",
+    "check_wait_until",
+    "read_rendered",
+    "rendered_run_options",
+]
 
 RUN_OPTION_FIELDS: tuple[str, ...] = (
     "timeout",
@@ -108,3 +116,28 @@ def check_flag(parameter: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise GlueJobRunParameterError(parameter, f"expected True or False, got {value!r}")
     return value
+
+
+def check_wait_until(
+    wait_until: object, running_for: object, *, job_result: str | None = None, wait_for_completion: bool = True
+) -> tuple[WaitUntil, float | None]:
+    """Check ``wait_until`` and ``running_for`` (seconds or a ``timedelta``, only with ``"running"``); return them.
+
+    A job result exists only once the run has ended, so ``job_result`` refuses ``"running"``; so does
+    ``wait_for_completion=False``, which waits for nothing.
+    """
+    if wait_until not in WAIT_UNTIL_CHOICES:
+        allowed = ", ".join(repr(choice) for choice in WAIT_UNTIL_CHOICES)
+        raise GlueJobRunParameterError("wait_until", f"{wait_until!r} is not one of {allowed}")
+    seconds = check_seconds("running_for", running_for, allow_none=True)
+    if seconds is not None and wait_until != "running":
+        raise GlueJobRunParameterError("running_for", "is only allowed with wait_until='running'")
+    if wait_until == "running" and job_result is not None:
+        raise GlueJobRunParameterError(
+            "job_result", "a job result exists only once the run has ended: not allowed with wait_until='running'"
+        )
+    if wait_until == "running" and not wait_for_completion:
+        raise GlueJobRunParameterError(
+            "wait_until", "'running' needs wait_for_completion=True (False does not wait at all)"
+        )
+    return wait_until, seconds
