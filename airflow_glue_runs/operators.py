@@ -1,6 +1,6 @@
 """``GlueJobRunOperator``: start one Glue job run, wait for it, and end the task with the truth about the run.
 
-``GlueJobDefinitionOperator`` (the job-definition step, README "Job definitions") is importable from here too.
+``GlueJobDefinitionOperator`` (the job-definition step, docs: job-definitions.md) is importable from here too.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         stops it and fails with ``GlueJobRunQueueTimeoutError``; ``None`` (default) waits as long as Glue keeps it.
     :param forward_logs: copy the run's CloudWatch lines (secrets masked) into the task log as it runs and after it
         ends: ``False`` (default: nothing read), ``True`` (driver ``/output``, ``/error``) or ``"all"`` (executors
-        too). Needs ``logs:FilterLogEvents``; log errors never change the outcome. Templated; README "Glue logs".
+        too). Needs ``logs:FilterLogEvents``; log errors never change the outcome. Templated; docs: glue-logs.md.
     :param stop_on_kill: stop the run (BatchStopJobRun) when the task is killed on the worker, times out
         (``execution_timeout``), or is cleared, marked failed or marked success while deferred (default ``True``).
         A run left RUNNING by a task that succeeded (``wait_until="running"``) is never stopped by the task.
@@ -150,7 +150,7 @@ class GlueJobRunOperator(OperatorWait, GlueRunLineage, BaseOperator):
         runs, to ``[openlineage] spark_inject_transport_info`` (False when unset).
     :param job_result: read the JSON object the job wrote (``glue_job_result.write_result``) once the run ended:
         ``"required"`` (none after SUCCEEDED fails with ``GlueJobRunResultError``), ``"optional"`` (a warning) or
-        None (off). README "Job results". With ``wait_for_completion=False`` the URI is only sent (for a sensor).
+        None (off). docs: job-results.md. With ``wait_for_completion=False`` the URI is only sent (for a sensor).
     :param job_result_prefix: S3 prefix of the result objects (templated); default: the run's or job's ``--TempDir``.
     :param return_job_result: return the job result instead of the run id.
 

@@ -98,7 +98,7 @@ class GlueJobRunSensor(GlueTask, GlueRunLineage, BaseSensorOperator):
     :param job_result: read the job result the run wrote (``glue_job_result.write_result``) to the URI in its
         ``--airflow-glue-runs-result-uri`` argument, once it ended, and push it to XCom ``glue_job_result``:
         ``"required"`` (a succeeded run without one fails with ``GlueJobRunResultError``), ``"optional"`` (a
-        warning) or None (default: off). README "Job results".
+        warning) or None (default: off). docs: job-results.md.
     :param return_job_result: return the job result instead of the run id.
 
     OpenLineage events of the task carry the id and summary of the run it waited on and, on failure, Glue's

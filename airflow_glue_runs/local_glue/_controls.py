@@ -50,7 +50,7 @@ class _Controls:
         Glue's defaults are filled in as for CreateJob (e.g. ``MaxCapacity`` 2.0 for 2 G.1X workers). A
         ``pythonshell`` job has no workers (``worker_type`` and ``number_of_workers`` are ignored): it gets
         ``MaxCapacity`` 0.0625 and GlueVersion 3.0 unless given, and its runs execute ``script_location`` for real
-        unless their arguments hold a ``--local-glue-*`` plan (README: "Running your Python shell job locally").
+        unless their arguments hold a ``--local-glue-*`` plan (docs: testing-dags.md).
 
         :param name: the job name.
         :param max_concurrent_runs: ``ExecutionProperty.MaxConcurrentRuns``.
