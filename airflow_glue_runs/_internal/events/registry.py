@@ -32,8 +32,8 @@ class EventConsumerRegistry:
     def __init__(self, idle_seconds: float = CLIENT_IDLE_SECONDS) -> None:
         self.idle_seconds = idle_seconds
         self.consumers: dict[tuple[ClientKey, str], EventConsumer] = {}
-        self.retired = ConsumerStats()
-        """The counters of the consumers already closed."""
+        self.closed: list[EventConsumer] = []
+        """The consumers closed so far (their counters count in :meth:`totals`)."""
         self._settings: EventSettings | None = None
         self._closers: dict[tuple[ClientKey, str], asyncio.Task[None]] = {}
 
@@ -75,8 +75,7 @@ class EventConsumerRegistry:
     def totals(self) -> ConsumerStats:
         """Return the counters of every consumer of this loop, open or closed."""
         total = ConsumerStats()
-        total.add(self.retired)
-        for consumer in self.consumers.values():
+        for consumer in [*self.closed, *self.consumers.values()]:
             total.add(consumer.stats)
         return total
 
@@ -86,9 +85,9 @@ class EventConsumerRegistry:
             closer.cancel()
         self._closers.clear()
         consumers, self.consumers = list(self.consumers.values()), {}
+        self.closed += consumers
         for consumer in consumers:
             await consumer.aclose()
-            self.retired.add(consumer.stats)
 
     async def _close_when_idle(self, consumer: EventConsumer) -> None:
         # The close sits in ``finally`` so that a loop shutting down (which cancels pending tasks) closes it too;
@@ -102,8 +101,8 @@ class EventConsumerRegistry:
                 del self._closers[ident]
                 if consumer.subscribers <= 0 and self.consumers.get(ident) is consumer:
                     del self.consumers[ident]
+                    self.closed.append(consumer)
                     await consumer.aclose()
-                    self.retired.add(consumer.stats)
 
 
 _registries: PerLoop[EventConsumerRegistry] = PerLoop(EventConsumerRegistry)

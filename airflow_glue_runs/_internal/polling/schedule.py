@@ -79,10 +79,10 @@ class ReadSchedule:
             del counter[watcher.poll_interval]
 
     def set_safety_interval(self, seconds: float | None) -> None:
-        """Poll opted-in watchers at ``seconds`` at least (None: at their own interval); wake if that is sooner."""
+        """Poll opted-in watchers at ``seconds`` at least (None: at their own interval), from the current sleep on."""
         before = self.interval
         self.safety_interval = seconds
-        if self.interval < before:
+        if self.interval != before:
             self.wake.set()
 
     def read_soon(self, run_id: str, now: float) -> None:
