@@ -125,16 +125,7 @@ class EventConsumer:
         self._tag = HEARTBEAT_TAG_PREFIX + f"{socket.gethostname()[:80]}:{os.getpid()}"
 
     def start(self) -> None:
-        """Start consuming in a task of its own (a fresh context: its logs go to no trigger's task log)."""
-        log.info(
-            "Consuming Glue job run events from SQS queue %s (connection %r): watched runs are read when an event "
-            "names them, and every %g s as a safety net. The queue must be this triggerer's own (one queue per "
-            "triggerer, fed by an SNS topic); a queue shared with another triggerer loses events to it, which the "
-            "safety net catches late.",
-            self.queue_url,
-            self.key.aws_conn_id,
-            self.safety_interval,
-        )
+        """Start consuming in a task of its own (a fresh context: its logs go to the triggerer's, no task's)."""
         loop = asyncio.get_running_loop()
         self.task = loop.create_task(self._run(), name="glue-event-consumer", context=contextvars.Context())
 
@@ -150,6 +141,15 @@ class EventConsumer:
             poller_registry().set_safety_interval(self.key, None)
 
     async def _run(self) -> None:
+        log.info(
+            "Consuming Glue job run events from SQS queue %s (connection %r): watched runs are read when an event "
+            "names them, and every %g s as a safety net. The queue must be this triggerer's own (one queue per "
+            "triggerer, fed by an SNS topic); a queue shared with another triggerer loses events to it, which the "
+            "safety net catches late.",
+            self.queue_url,
+            self.key.aws_conn_id,
+            self.safety_interval,
+        )
         faults_in_a_row = 0
         try:
             while True:
