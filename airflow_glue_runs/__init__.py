@@ -47,4 +47,36 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_glue_runs.links.GlueJobRunLink", "airflow_glue_runs.links.GlueJobLink"],
+        "config": {
+            "glue_runs": {
+                "description": "Options of the airflow-glue-runs provider, read by the triggerer.",
+                "options": {
+                    "event_queue_url": {
+                        "description": (
+                            'URL of the SQS queue that receives Glue\'s "Glue Job State Change" events for this '
+                            "triggerer (EventBridge rule -> SNS topic -> one queue per triggerer). When set, the "
+                            "triggerer reads a waiting run as soon as an event names it, and otherwise every "
+                            "event_safety_interval seconds; unset, runs are polled every poll_interval. Each "
+                            "triggerer needs a queue of its own. See docs/event-wakeups.md."
+                        ),
+                        "version_added": None,
+                        "type": "string",
+                        "example": "https://sqs.us-east-1.amazonaws.com/123456789012/airflow-glue-events-triggerer-1",
+                        "default": None,
+                    },
+                    "event_safety_interval": {
+                        "description": (
+                            "Seconds between reads of a waiting run while the event queue answers (the safety net "
+                            "for lost events and for ends Glue sends no event for: ERROR, EXPIRED). A trigger whose "
+                            "poll_interval is longer keeps it; while the queue fails, runs are read every "
+                            "poll_interval."
+                        ),
+                        "version_added": None,
+                        "type": "float",
+                        "example": None,
+                        "default": "300",
+                    },
+                },
+            }
+        },
     }

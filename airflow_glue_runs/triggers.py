@@ -14,6 +14,7 @@ sensor that resumes decides (``raise_for_result``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Collection, Mapping
@@ -22,6 +23,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_glue_runs._internal.events.registry import event_consumers
 from airflow_glue_runs._internal.glue_logs.forwarding import RunLogs
 from airflow_glue_runs._internal.glue_logs.lines import LogPosition
 from airflow_glue_runs._internal.glue_logs.locations import ForwardLogs, check_forward_logs
@@ -37,13 +39,13 @@ from airflow_glue_runs._internal.polling.observations import (
 )
 from airflow_glue_runs._internal.polling.poller import poller_registry
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, lease_client
-from airflow_glue_runs._internal.polling.watch import watch_run
+from airflow_glue_runs._internal.polling.watch import WatchedRun, watch_run
 from airflow_glue_runs._internal.run.secrets import TaskSecrets, describe_error, scrub
 from airflow_glue_runs._internal.run.waiting import RunWatch, WaitResult, WaitUntil
 from airflow_glue_runs._internal.start.options import check_flag, check_seconds, check_wait_until
 from airflow_glue_runs._internal.start.request import check_name
 from airflow_glue_runs.exceptions import GlueApiError
-from airflow_glue_runs.job_run import JobRun
+from airflow_glue_runs.job_run import JobRun, JobRunState
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "GlueJobRunTrigger"]
 
@@ -53,6 +55,8 @@ REBUILT_AFTER = 120.0
 """A trigger that starts this many seconds after the deferral is taken as rebuilt after a triggerer restart: it
 forwards only lines from its own start on, so that none is forwarded twice (lines the run printed while the
 triggerer was down are not forwarded)."""
+QUEUE_DEADLINE_MARGIN = 1.0
+"""Seconds after a queued run's ``max_queue_wait`` runs out that the trigger has it read (no event says so)."""
 
 
 def _now() -> datetime:
@@ -75,7 +79,10 @@ class GlueJobRunTrigger(BaseTrigger):
     :param job_name: the Glue job.
     :param run_id: the run to wait on.
     :param poll_interval: seconds between reads of the run. Runs of one job are read together at the smallest
-        interval among their triggers.
+        interval among their triggers. When the triggerer consumes Glue's events (``[glue_runs] event_queue_url``)
+        and the trigger does not forward logs, the run is read when an event names it, and otherwise every
+        ``[glue_runs] event_safety_interval`` seconds if that is longer (every ``poll_interval`` while the events
+        do not flow); a ``max_queue_wait`` deadline is still met on time.
     :param max_queue_wait: seconds the run may stay WAITING (counted from its StartedOn) before the wait ends
         with ``queue_timeout``; None waits as long as Glue keeps it queued.
     :param stop_on_kill: when a user clears or marks the deferred task, ask Glue to stop the run (Airflow 3.3+
@@ -143,6 +150,7 @@ class GlueJobRunTrigger(BaseTrigger):
         self.verify = verify
         self.botocore_config = dict(botocore_config) if botocore_config is not None else None
         self._watcher: Watcher | None = None
+        self._watch: WatchedRun | None = None
         self._secrets = TaskSecrets(secret_arguments=tuple(self.secret_arguments))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -181,22 +189,38 @@ class GlueJobRunTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Watch the run through the shared poller and yield one event when the wait is over."""
-        self.log.info(
-            "Waiting for Glue job run %s of job %s (read every %g s together with the job's other watched runs).",
-            self.run_id,
-            self.job_name,
-            self.poll_interval,
-        )
+        # Forwarding logs needs a read every poll_interval, and wakes the trigger on every read (it logs the lines
+        # read meanwhile), and so does waiting for RUNNING (Glue sends no event for it, and counting running_for needs
+        # every read); else the trigger wakes on state changes, and Glue's events may stand in for reads.
+        wakeable = not self.forward_logs and self.wait_until == "end"
+        safety_interval = event_consumers().settings.safety_interval
+        if wakeable and event_consumers().settings.queue_url is not None:
+            self.log.info(
+                "Waiting for Glue job run %s of job %s: read when Glue's events say it changed, and every %g s as a "
+                "safety net (every %g s while the triggerer's event queue does not answer).",
+                self.run_id,
+                self.job_name,
+                max(self.poll_interval, safety_interval),
+                self.poll_interval,
+            )
+        else:
+            self.log.info(
+                "Waiting for Glue job run %s of job %s (read every %g s together with the job's other watched runs).",
+                self.run_id,
+                self.job_name,
+                self.poll_interval,
+            )
         watch = self._run_watch()
         position = None
-        async with (
-            # Forwarding logs wakes the trigger on every read (it logs the lines read meanwhile), and so does counting
-            # running_for (a run that stays RUNNING shows no change); else only state changes wake it.
-            watch_run(
-                self.client_key, self.job_name, self.run_id, self.poll_interval, changes_only=self._changes_only
-            ) as watcher,
-            self._follow_logs() as follower,
-        ):
+        self._watch = watch_run(
+            self.client_key,
+            self.job_name,
+            self.run_id,
+            self.poll_interval,
+            changes_only=self._changes_only,
+            wakeable=wakeable,
+        )
+        async with self._watch as watcher, self._follow_logs() as follower:
             self._watcher = watcher
             result = await self._wait(watch, watcher, follower)
             if follower is not None:
@@ -205,7 +229,7 @@ class GlueJobRunTrigger(BaseTrigger):
                 self._log_lines(follower)
                 position = follower.logs.position.to_json() if follower.logs.position else self.log_position
         # The watcher is gone before the event leaves, so a loop that ends right after (dag.test) ends clean.
-        self._watcher = None
+        self._watcher = self._watch = None
         if redactor := self._secrets.redactor():  # nothing to hide (the common case): no copy of the verdict
             result = result.redacted(redactor)
         self.log.info("%s", result.message)
@@ -263,11 +287,13 @@ class GlueJobRunTrigger(BaseTrigger):
                     self.log.info("Glue answered again after %d skipped poll(s).", skipped)
                     skipped = 0
                 run = await self._masked(observation.run)
-                lines, result = watch.observe(run, _now())
+                now = _now()
+                lines, result = watch.observe(run, now)
                 for line in lines:
                     self.log.info("%s", line)
                 if result is not None:
                     return result
+                self._read_at_queue_deadline(watch, watcher, run, now)
             elif isinstance(observation, PollSkipped):
                 skipped += 1
                 if skipped == 1 or skipped % 10 == 0:  # a long throttling spell should not flood the task log
@@ -285,6 +311,14 @@ class GlueJobRunTrigger(BaseTrigger):
             elif isinstance(observation, PollFailed):
                 scrub(observation.error, self._secrets.redact)
                 observation.reraise()
+
+    def _read_at_queue_deadline(self, watch: RunWatch, watcher: Watcher, run: JobRun, now: datetime) -> None:
+        """Have a queued run read when its ``max_queue_wait`` runs out: no event signals that, and polls may be slow."""
+        queued_since = run.started_on or watch.first_seen_queued
+        if run.state is not JobRunState.WAITING or self.max_queue_wait is None or queued_since is None:
+            return
+        left = (queued_since - now).total_seconds() + self.max_queue_wait + QUEUE_DEADLINE_MARGIN
+        poller_registry().read_at(watcher, asyncio.get_running_loop().time() + left)
 
     async def _masked(self, run: JobRun) -> JobRun:
         """Return the run with its Glue text masked, reading the job's defaults first if there is text to mask."""
@@ -334,7 +368,7 @@ class GlueJobRunTrigger(BaseTrigger):
             self.log.info("Glue accepted to stop job run %s of job %s.", self.run_id, self.job_name)
 
     async def cleanup(self) -> None:
-        """Unsubscribe from the shared poller if ``run()`` left without doing so; the poller stops when unwatched."""
-        watcher, self._watcher = self._watcher, None
-        if watcher is not None:
-            await poller_registry().unsubscribe(watcher)
+        """End the watch if ``run()`` left without doing so; the poller (and event consumer) stop when unwatched."""
+        watch, self._watch, self._watcher = self._watch, None, None
+        if watch is not None:
+            await watch.close()

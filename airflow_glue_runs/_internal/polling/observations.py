@@ -99,19 +99,32 @@ class Watcher:
         always taken: its time in the queue grows; so is a read after anything else (a skipped poll). The
         triggerer's loop then wakes a waiting trigger when its run's state changes or a poll fails, not on every
         poll: thousands of wake-ups a poll, each a future and a task step that CPython's collector must walk.
+    :param wakeable: Glue's events may stand in for regular reads: while an event consumer serves the connection,
+        the run is read at the safety-net interval when that is longer than ``poll_interval`` (and soon after an
+        event names it). False for a watcher that needs a read every ``poll_interval`` (e.g. to forward logs).
     """
 
     # A list and one future instead of an asyncio.Queue: a Queue costs ~1.5 KiB, and there are thousands.
-    __slots__ = ("_last", "_pending", "_waiter", "changes_only", "job_name", "key", "poll_interval", "run_id")
+    __slots__ = (
+        *("_last", "_pending", "_waiter", "changes_only", "job_name", "key", "poll_interval", "run_id", "wakeable"),
+    )
 
     def __init__(
-        self, key: ClientKey, job_name: str, run_id: str, poll_interval: float, *, changes_only: bool = False
+        self,
+        key: ClientKey,
+        job_name: str,
+        run_id: str,
+        poll_interval: float,
+        *,
+        changes_only: bool = False,
+        wakeable: bool = False,
     ) -> None:
         self.key = key
         self.job_name = job_name
         self.run_id = run_id
         self.poll_interval = poll_interval
         self.changes_only = changes_only
+        self.wakeable = wakeable
         self._last: Observation | None = None
         self._pending: list[Observation] | None = None  # made when needed: a waiting trigger has its waiter set
         self._waiter: asyncio.Future[Observation] | None = None

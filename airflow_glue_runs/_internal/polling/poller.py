@@ -21,7 +21,8 @@ them all in one step of the loop.
 A run whose watcher joins a running poller is not left waiting for the next poll: within :data:`FIRST_READ_DELAY`
 the poller reads the runs that joined since its last poll, and only those, the same way (pages for several, GetJobRun
 for one). Airflow's triggerer starts triggers one by one, so a thousand triggers arriving together (a mapped task, a
-triggerer restart) get their first reads in a few such batches instead of one poll interval later.
+triggerer restart) get their first reads in a few such batches instead of one poll interval later. Glue's events
+(:meth:`JobPoller.hint`) and reads asked for a time take the same path (:mod:`.schedule`).
 
 The poller delivers facts; each trigger applies its own :class:`~airflow_glue_runs._internal.run.waiting.RunWatch`
 policy. The poller serves many tasks and knows none of their secrets, so its own log lines name an error by its AWS
@@ -36,7 +37,6 @@ import contextvars
 import dataclasses
 import logging
 import math
-from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from airflow_glue_runs._internal.polling.delivery import deliver_in_turns
@@ -49,12 +49,13 @@ from airflow_glue_runs._internal.polling.observations import (
     observation_for,
 )
 from airflow_glue_runs._internal.polling.per_loop import PerLoop
+from airflow_glue_runs._internal.polling.schedule import FIRST_READ_DELAY, ReadSchedule, Wakeup
 from airflow_glue_runs._internal.polling.shared_client import ClientKey, SharedClient, lease_client
 from airflow_glue_runs._internal.run.secrets import error_code
 from airflow_glue_runs._internal.start.request import MAX_PAGE_SIZE
 from airflow_glue_runs.job_run import JobRun
 
-__all__ = ["JobPoller", "PollStats", "PollerRegistry", "poller_registry"]
+__all__ = ["FIRST_READ_DELAY", "JobPoller", "PollStats", "PollerRegistry", "poller_registry"]
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,6 @@ _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 SEARCH_RATIO = 10
 """Pages go on past a page without watched runs while more than this many runs per page read are missing."""
 
-FIRST_READ_DELAY = 0.2
-"""Seconds a newly watched run waits for its first read, so the runs that join together are read together."""
-
 
 class JobPoller:
     """Poll every watched run of one job through one shared client, at the smallest interval its watchers ask.
@@ -109,43 +107,46 @@ class JobPoller:
         self._last_read: dict[str, int] = {}
         self.pages_denied = False
         """Whether GetJobRuns was refused (AccessDenied); then every run is read with GetJobRun."""
-        self._fresh: dict[str, float] = {}
-        """Runs whose newest watcher joined after the last poll began -> when (loop time), oldest first."""
-        self._wake = asyncio.Event()  # a shorter interval or a first fresh run: recompute the sleep
-        self._intervals: Counter[float] = Counter()  # poll interval -> watchers asking for it
+        self.schedule = ReadSchedule()
+        """The poll interval, and the runs due a read before the next poll."""
         self.task: asyncio.Task[None] | None = None
 
     @property
     def interval(self) -> float:
         """Return the smallest poll interval among the watchers."""
-        return min(self._intervals, default=0.0)
+        return self.schedule.interval
 
     def add(self, watcher: Watcher) -> None:
         """Subscribe ``watcher``; start polling if this is the first, else read its run soon (first reads)."""
         loop = asyncio.get_running_loop()
-        shorter = bool(self.watchers) and watcher.poll_interval < self.interval
         self.watchers.setdefault(watcher.run_id, []).append(watcher)
-        self._intervals[watcher.poll_interval] += 1
+        self.schedule.count(watcher)
         if self.task is None or self.task.done():
             self.task = loop.create_task(
                 self._run(), name=f"glue-poller-{self.job_name}", context=contextvars.Context()
             )
             return
-        if not self._fresh or shorter:
-            self._wake.set()
-        self._fresh.setdefault(watcher.run_id, loop.time())
+        self.schedule.read_soon(watcher.run_id, loop.time())
+
+    def hint(self, run_id: str) -> bool:
+        """Read ``run_id`` within FIRST_READ_DELAY, with the runs due then, if it is watched; return whether.
+
+        A hint (Glue's event says the run changed) is no fact: the run is read and judged as on any poll.
+        """
+        if run_id not in self.watchers:
+            return False
+        self.schedule.read_soon(run_id, asyncio.get_running_loop().time())
+        return True
 
     def remove(self, watcher: Watcher) -> bool:
         """Unsubscribe ``watcher``; return whether the poller has no watcher left."""
         watchers = self.watchers.get(watcher.run_id, [])
         if watcher in watchers:
             watchers.remove(watcher)
-            self._intervals[watcher.poll_interval] -= 1
-            if not self._intervals[watcher.poll_interval]:
-                del self._intervals[watcher.poll_interval]
+            self.schedule.uncount(watcher)
             if not watchers:
                 del self.watchers[watcher.run_id]
-                self._fresh.pop(watcher.run_id, None)
+                self.schedule.forget(watcher.run_id)
                 self.old_runs.discard(watcher.run_id)
                 self._last_read.pop(watcher.run_id, None)
         return not self.watchers
@@ -160,7 +161,7 @@ class JobPoller:
                         started = loop.time()
                         await self.poll(shared)
                         while await self._wait_for_next_poll(started, first_reads=True):
-                            await self.poll(shared, only=list(self._fresh))
+                            await self.poll(shared, only=list(self.schedule.fresh))
                 return
             except Exception as error:
                 # Calls in a poll are handled there: this is the client build (connection, STS) or a bug.
@@ -176,36 +177,34 @@ class JobPoller:
             await self._wait_for_next_poll(started)
 
     async def _wait_for_next_poll(self, started: float, *, first_reads: bool = False) -> bool:
-        """Sleep until one interval after ``started``; return True instead when fresh runs are due a first read.
+        """Sleep until one interval after ``started``; return True instead when runs are due an early read.
 
-        The sleep is recomputed when a watcher with a shorter interval joins, or the first fresh run does.
+        The sleep is recomputed when it may have become shorter (:attr:`ReadSchedule.wake`).
         """
         loop = asyncio.get_running_loop()
+        schedule = self.schedule
         while self.watchers:
-            self._wake.clear()
-            delay = max(0.0, self.interval - (loop.time() - started))
-            fresh_due = first_reads and bool(self._fresh)
-            if fresh_due:
-                first_read_delay = max(0.0, next(iter(self._fresh.values())) + FIRST_READ_DELAY - loop.time())
-                fresh_due = first_read_delay < delay
-                delay = min(delay, first_read_delay)
+            schedule.wake.clear()
+            delay, wakeup = schedule.next_delay(started, loop.time(), early_reads=first_reads)
             sleeper = asyncio.ensure_future(_sleep(delay))
-            waker = asyncio.ensure_future(self._wake.wait())
+            waker = asyncio.ensure_future(schedule.wake.wait())
             try:
                 done, _ = await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
             finally:
                 sleeper.cancel()
                 waker.cancel()
-            if sleeper in done and (not fresh_due or self._fresh):
-                return fresh_due
-            # else woken, or the fresh runs were unwatched meanwhile: recompute the sleep
+            if sleeper in done and wakeup is Wakeup.POLL:
+                return False
+            if sleeper in done and wakeup is Wakeup.EARLY_READS and schedule.fresh:
+                return True
+            # else woken, a read asked for a time is due, or the early reads were unwatched: recompute the sleep
         return False
 
     async def poll(self, shared: SharedClient, only: list[str] | None = None) -> PollStats:
         """Read every watched run (or those of ``only``) once and deliver what was seen; return what the poll did."""
         self.polls += 1
         targets = set(self.watchers) if only is None else set(only) & self.watchers.keys()
-        self._fresh = {run_id: at for run_id, at in self._fresh.items() if run_id not in targets}
+        self.schedule.read(targets)
         stats = PollStats(watched=len(targets), first_reads=only is not None)
         budget = len(targets)  # never more calls than the naive one GetJobRun per run
         recent = targets - self.old_runs
@@ -331,18 +330,48 @@ class PollerRegistry:
 
     def __init__(self) -> None:
         self.pollers: dict[tuple[ClientKey, str], JobPoller] = {}
+        self._safety_intervals: dict[ClientKey, float] = {}  # client key -> the safety net while its events flow
 
     def subscribe(
-        self, key: ClientKey, job_name: str, run_id: str, poll_interval: float, *, changes_only: bool = False
+        self,
+        key: ClientKey,
+        job_name: str,
+        run_id: str,
+        poll_interval: float,
+        *,
+        changes_only: bool = False,
+        wakeable: bool = False,
     ) -> Watcher:
-        """Return a new watcher of ``run_id``, starting the job's poller if needed (``changes_only``: see Watcher)."""
+        """Return a new watcher of ``run_id``, starting the job's poller if needed (the flags: see Watcher)."""
         poller = self.pollers.get((key, job_name))
         if poller is None:
             poller = self.pollers[(key, job_name)] = JobPoller(key, job_name)
+            poller.schedule.safety_interval = self._safety_intervals.get(key)
         # The poller's key: one object per job, not one per trigger.
-        watcher = Watcher(poller.key, job_name, run_id, poll_interval, changes_only=changes_only)
+        watcher = Watcher(poller.key, job_name, run_id, poll_interval, changes_only=changes_only, wakeable=wakeable)
         poller.add(watcher)
         return watcher
+
+    def hint(self, key: ClientKey, job_name: str, run_id: str) -> bool:
+        """Have the run read soon if a poller of ``key`` watches it (:meth:`JobPoller.hint`); return whether."""
+        poller = self.pollers.get((key, job_name))
+        return poller is not None and poller.hint(run_id)
+
+    def read_at(self, watcher: Watcher, at: float) -> None:
+        """Have ``watcher``'s run read at loop time ``at`` (a deadline no event signals), whatever the interval."""
+        poller = self.pollers.get((watcher.key, watcher.job_name))
+        if poller is not None and watcher.run_id in poller.watchers:
+            poller.schedule.read_at(watcher.run_id, at, asyncio.get_running_loop().time())
+
+    def set_safety_interval(self, key: ClientKey, seconds: float | None) -> None:
+        """Poll the opted-in watchers of ``key`` at ``seconds`` at least (None: at their own poll_interval)."""
+        if seconds is None:
+            self._safety_intervals.pop(key, None)
+        else:
+            self._safety_intervals[key] = seconds
+        for (poller_key, _), poller in self.pollers.items():
+            if poller_key == key:
+                poller.schedule.set_safety_interval(seconds)
 
     async def unsubscribe(self, watcher: Watcher) -> None:
         """Remove ``watcher``; stop its poller (and wait for it) when it was the last. Idempotent."""

@@ -3,7 +3,8 @@
 Judging each read is :class:`~airflow_glue_runs._internal.run.waiting.RunWatch`'s, as in the trigger and the sensor;
 this module
 only reads, sleeps between reads, logs what the watch says (secret values masked) and hands each read to the Glue
-log forwarder.
+log forwarder. It does not consume the triggerer's event queue (``[glue_runs] event_queue_url``): a worker that
+received from it would delete the triggerer's hints.
 """
 
 from __future__ import annotations
