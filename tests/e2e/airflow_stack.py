@@ -5,7 +5,7 @@ The metadata database is SQLite in the stack's home unless a database URL is giv
 on a free port; scheduler and triggerers run with ``-s`` so no log server listens), runs in its own process group
 and is stopped by :meth:`AirflowStack.stop` (SIGTERM to the group, SIGKILL after a grace period). Tests talk to the
 stack through the REST API (``/api/v2``; the simple auth manager lets everyone in as admin) and the ``airflow``
-CLI, and wait with :func:`wait_for`: bounded polling of an observable condition.
+CLI, and wait with :func:`process_groups.wait_for`: bounded polling of an observable condition.
 """
 
 from __future__ import annotations
@@ -16,25 +16,23 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import psutil
+from process_groups import Service, StackError, free_port, listening_addresses, stop_process_groups, wait_for
 
 if TYPE_CHECKING:
     from airflow_glue_runs.local_glue import LocalGlue
 
-T = TypeVar("T")
+__all__ = ["E2E_DAGS", "ROOT", "AirflowStack", "StackError", "running_stack", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DAGS = Path(__file__).resolve().parent / "dags"
@@ -43,99 +41,6 @@ AIRFLOW = str(BIN / "airflow")
 FINAL_DAG_RUN_STATES = frozenset({"success", "failed"})
 FINAL_TI_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 CORE_SERVICES = ("api-server", "scheduler", "dag-processor")
-
-
-class StackError(AssertionError):
-    """The stack did not do what a test waited for; the message says what was last seen."""
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(
-    condition: Callable[[], T | None],
-    *,
-    timeout: float,
-    what: str,
-    poll: float = 0.5,
-    describe: Callable[[], object] | None = None,
-) -> T:
-    """Poll ``condition`` until it returns something truthy and return it; raise StackError at the deadline.
-
-    :param condition: returns a truthy value when the awaited state is reached.
-    :param timeout: seconds before giving up.
-    :param what: what is awaited, for the error message.
-    :param poll: seconds between two checks.
-    :param describe: returns what was last seen, for the error message.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            seen = f"; last seen: {describe()!r}" if describe is not None else ""
-            raise StackError(f"timed out after {timeout:.0f} s waiting for {what}{seen}")
-        time.sleep(poll)
-
-
-@dataclass
-class Service:
-    """One Airflow process of the stack and the file its output goes to."""
-
-    name: str
-    argv: list[str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    generation: int = 0
-    killed: bool = False  # stopped on purpose by kill_service: not a crash
-
-    @property
-    def running(self) -> bool:
-        """Whether the process is alive."""
-        return self.proc is not None and self.proc.poll() is None
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is gone already
-        os.killpg(proc.pid, sig)
-
-
-def _descendants(proc: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    with contextlib.suppress(psutil.Error):
-        return list(psutil.Process(proc.pid).children(recursive=True))
-    return []
-
-
-def stop_process_groups(
-    procs: Iterable[subprocess.Popen[bytes]], *, grace: float = 15.0, sig: int = signal.SIGTERM
-) -> None:
-    """Send ``sig`` to the process group of each process (each leads its own session), then kill what is left.
-
-    Processes still alive after ``grace`` seconds are killed with their whole group. Airflow's supervisor puts
-    each task runner in a process group of its own, so every descendant seen before the signal is killed too.
-    """
-    procs = list(procs)
-    family = [child for proc in procs for child in _descendants(proc)]
-    for proc in procs:
-        if proc.poll() is None:
-            _signal_group(proc, sig)
-    deadline = time.monotonic() + grace
-    for proc in procs:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    for proc in procs:
-        _signal_group(proc, signal.SIGKILL)
-    for child in family:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-    for proc in procs:
-        proc.wait(timeout=grace)
-    psutil.wait_procs(family, timeout=grace)
 
 
 @dataclass
@@ -294,18 +199,7 @@ class AirflowStack:
 
     def listening_addresses(self) -> dict[str, set[tuple[str, int]]]:
         """Return the TCP addresses each process of the stack (children included) listens on."""
-        found: dict[str, set[tuple[str, int]]] = {}
-        for service in self.services.values():
-            if service.proc is None or not service.running:
-                continue
-            addresses: set[tuple[str, int]] = set()
-            for proc in [psutil.Process(service.proc.pid), *_descendants(service.proc)]:
-                with contextlib.suppress(psutil.Error):
-                    for conn in proc.net_connections(kind="tcp"):
-                        if conn.status == psutil.CONN_LISTEN:
-                            addresses.add((conn.laddr.ip, conn.laddr.port))
-            found[service.name] = addresses
-        return found
+        return listening_addresses(self.services.values())
 
     def log_tails(self, lines: int = 60) -> str:
         """Return the last ``lines`` lines of each process's log, for a failed test's report."""

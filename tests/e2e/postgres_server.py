@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from airflow_stack import StackError, free_port, wait_for
+from process_groups import StackError, free_port, wait_for
 
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, postgres) not found on PATH or under /usr/lib/postgresql/*/bin: "
