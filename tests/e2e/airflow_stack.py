@@ -138,19 +138,26 @@ class AirflowStack:
         self.wait_healthy(timeout=timeout)
         return self
 
-    def start_service(self, name: str) -> Service:
-        """Start (or start again) one process in its own process group, appending to its log file."""
+    def start_service(self, name: str, *, env: Mapping[str, str] | None = None) -> Service:
+        """Start (or start again) one process in its own process group, appending to its log file.
+
+        :param env: environment of this process only, over the stack's (e.g. one triggerer's
+            ``AIRFLOW__GLUE_RUNS__EVENT_QUEUE_URL``); kept for its later starts. None: keep the last one given.
+        """
         service = self.services[name]
         if service.running:
             raise StackError(f"{name} is already running")
+        if env is not None:
+            service.env = dict(env)
         service.generation += 1
         service.killed = False
         with service.log_path.open("ab") as log:
-            log.write(f"\n===== start #{service.generation}: {' '.join(service.argv)}\n".encode())
+            own = f" (own environment: {', '.join(sorted(service.env))})" if service.env else ""
+            log.write(f"\n===== start #{service.generation}: {' '.join(service.argv)}{own}\n".encode())
             log.flush()
             service.proc = subprocess.Popen(
                 service.argv,
-                env=self.env,
+                env={**self.env, **service.env},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

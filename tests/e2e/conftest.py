@@ -30,6 +30,8 @@ def stack_glue() -> Iterator[LocalGlue]:
         # The example DAGs' jobs: the daily DAG is scheduled and starts a run as soon as it is parsed.
         for name, spec in load_demo().DEMO_JOBS.items():
             glue.create_job(name, **spec)
+        # dags/e2e_glue_asset_watcher.py watches it from the stack's start; the test starts its runs with boto3.
+        glue.create_job("e2e-watched", max_concurrent_runs=5, default_arguments={"--local-glue-duration": "600"})
         yield glue
 
 

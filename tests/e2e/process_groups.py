@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -70,6 +70,7 @@ class Service:
     proc: subprocess.Popen[bytes] | None = None
     generation: int = 0
     killed: bool = False  # stopped on purpose by kill_service: not a crash
+    env: dict[str, str] = field(default_factory=dict)  # this process's own environment, over the stack's
 
     @property
     def running(self) -> bool:

@@ -40,10 +40,13 @@ def xcom_or_none(stack: AirflowStack, dag_id: str, run_id: str, task_id: str, ke
         raise
 
 
-def read_calls(glue: LocalGlue) -> int:
-    """Return how many run reads (GetJobRun, GetJobRuns) the local Glue has answered since its counters were reset."""
-    calls = glue.calls()
-    return calls.get("GetJobRun", 0) + calls.get("GetJobRuns", 0)
+def single_run_reads(glue: LocalGlue) -> int:
+    """Return how many GetJobRun calls the local Glue has answered since its counters were reset.
+
+    A poller reads a lone watched run with GetJobRun; asset watchers read their jobs with GetJobRuns pages only
+    (GetJobRun just for runs in progress that the pages miss), so their polls do not count here.
+    """
+    return glue.calls().get("GetJobRun", 0)
 
 
 def clear_stops_deferred_run(stack: AirflowStack, glue: LocalGlue) -> None:
@@ -67,9 +70,10 @@ def clear_stops_deferred_run(stack: AirflowStack, glue: LocalGlue) -> None:
         what="the task to defer",
         describe=lambda: stack.task_instances(dag_id, run_id),
     )
-    # The trigger is polling once the local Glue sees reads after the deferral (nothing else runs meanwhile).
-    reads = read_calls(glue)
-    wait_for(lambda: read_calls(glue) > reads, timeout=30, what="the trigger to read the run")
+    # The trigger is polling once the local Glue answers a GetJobRun after the deferral: no other run is waited on
+    # meanwhile, and the asset watchers of the stack read pages (GetJobRuns).
+    reads = single_run_reads(glue)
+    wait_for(lambda: single_run_reads(glue) > reads, timeout=30, what="the trigger to read the run")
     links = stack.extra_links(dag_id, run_id, "run")
     assert links == {LINK_NAME: console_url(glue.region_name, job, first_run)}, "link while deferred"
 

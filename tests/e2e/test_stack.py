@@ -25,6 +25,7 @@ from scenarios import (
     xcom_or_none,
 )
 from support import cli_json, load_demo
+from watcher_checks import WATCHED_JOB, WATCHER_DAG, asset_id, dag_run_glue_ids, event_payloads, stored_position
 
 from airflow_glue_runs._internal.console import console_url
 
@@ -269,3 +270,89 @@ def test_new_triggerer_resolves_waits_of_a_killed_one(
         assert summary["state"] == "SUCCEEDED"
         assert summary["arguments"]["--partition"] == partitions[map_index]
     assert stack_glue.run_count(job) == len(partitions)
+
+
+def start_watched_run(glue: LocalGlue) -> str:
+    """Start a run of the watched job as anyone may: a plain boto3 client, no Airflow."""
+    return str(glue.client().start_job_run(JobName=WATCHED_JOB, Arguments={"--source": "boto3"})["JobRunId"])
+
+
+def test_asset_watcher_starts_a_dag_per_succeeded_run(
+    report_stack_on_failure: AirflowStack, stack_glue: LocalGlue
+) -> None:
+    """A real triggerer's GlueJobRunEndedTrigger: a boto3-started run that succeeds runs the DAG; a failed one not."""
+    stack = report_stack_on_failure
+    stack.wait_dag_parsed([WATCHER_DAG])
+    wait_for(
+        lambda: f"Watching Glue job {WATCHED_JOB} for runs ending SUCCEEDED" in stack.log_text("triggerer"),
+        timeout=60,
+        what="the watcher to start in the triggerer",
+    )
+    asset = asset_id(stack)
+    succeeded, failed = start_watched_run(stack_glue), start_watched_run(stack_glue)
+    wait_for(
+        lambda: {succeeded, failed} <= stack_glue.first_reads(WATCHED_JOB).keys(),
+        timeout=60,
+        what="the watcher to see both runs in progress",  # nothing else reads this job
+    )
+    stack_glue.set_run_state(WATCHED_JOB, failed, "FAILED")
+    stack_glue.set_run_state(WATCHED_JOB, succeeded, "SUCCEEDED")
+
+    ids = wait_for(lambda: dag_run_glue_ids(stack), timeout=90, what="a finished run of the watcher DAG")
+    assert ids == [succeeded]
+    # The failed run ended first, so it was judged by the time the succeeded one fired: no event for it.
+    (payload,) = event_payloads(stack, asset)
+    assert (payload["job_name"], payload["run_id"], payload["state"]) == (WATCHED_JOB, succeeded, "SUCCEEDED")
+    assert "arguments" not in payload
+    assert payload["completed_on"]
+
+
+@needs_airflow_3_3
+def test_asset_watcher_restart_neither_repeats_nor_misses(
+    report_stack_on_failure: AirflowStack, stack_glue: LocalGlue
+) -> None:
+    """Triggerer killed; runs end, or start and end, meanwhile: after a restart each fires once, none again."""
+    stack = report_stack_on_failure
+    stack.wait_dag_parsed([WATCHER_DAG])
+    asset = asset_id(stack)
+    fired_before = [p["run_id"] for p in event_payloads(stack, asset)]
+    in_progress = start_watched_run(stack_glue)
+
+    def position_has(active: set[str], recent: set[str]) -> dict[str, Any] | None:
+        position = stored_position(stack, asset)
+        ok = position is not None and set(position["active"]) == active and recent <= position["recent"].keys()
+        return position if ok else None
+
+    # The stored position holds the new run in progress (and the runs judged so far): a restart starts from there.
+    wait_for(
+        lambda: position_has({in_progress}, set()),
+        timeout=60,
+        what="the position with the run in progress to be stored",
+        describe=lambda: stored_position(stack, asset),
+    )
+    old_triggerer = stack.alive_triggerer_ids()
+    stack.kill_service("triggerer", signal.SIGKILL)
+    stack_glue.set_run_state(WATCHED_JOB, in_progress, "SUCCEEDED")
+    while_down = start_watched_run(stack_glue)  # starts and ends while no triggerer runs
+    stack_glue.set_run_state(WATCHED_JOB, while_down, "SUCCEEDED")
+    stack.start_service("triggerer")
+    wait_for(lambda: stack.alive_triggerer_ids() - old_triggerer, timeout=60, what="the new triggerer to heartbeat")
+
+    # Saved 5 s after the events of a poll were handed over: once stored, every event of that poll is recorded.
+    wait_for(
+        lambda: position_has(set(), {in_progress, while_down}),
+        timeout=90,
+        what="the position after the restart to be stored",
+        describe=lambda: stored_position(stack, asset),
+    )
+    fired = [p["run_id"] for p in event_payloads(stack, asset)]
+    assert fired[: len(fired_before)] == fired_before
+    assert sorted(fired[len(fired_before) :]) == sorted([in_progress, while_down])  # one event each, none again
+    assert "from the stored position" in stack.log_text("triggerer")
+
+    def dag_runs_done() -> list[str] | None:
+        ids = dag_run_glue_ids(stack)
+        return ids if ids is not None and len(ids) >= len(fired) else None
+
+    ids = wait_for(dag_runs_done, timeout=90, what="the watcher DAG's runs", describe=lambda: dag_run_glue_ids(stack))
+    assert sorted(ids) == sorted(fired)
