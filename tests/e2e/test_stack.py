@@ -350,9 +350,15 @@ def test_asset_watcher_restart_neither_repeats_nor_misses(
     assert sorted(fired[len(fired_before) :]) == sorted([in_progress, while_down])  # one event each, none again
     assert "from the stored position" in stack.log_text("triggerer")
 
+    # Airflow 3.3.2 starts one DAG run for the first of two events recorded together and leaves the second to the
+    # DAG run of the asset's next event (apache/airflow#56749): a last run gives it one.
+    last = start_watched_run(stack_glue)
+    stack_glue.set_run_state(WATCHED_JOB, last, "SUCCEEDED")
+
     def dag_runs_done() -> list[str] | None:
         ids = dag_run_glue_ids(stack)
-        return ids if ids is not None and len(ids) >= len(fired) else None
+        return ids if ids is not None and last in ids else None
 
     ids = wait_for(dag_runs_done, timeout=90, what="the watcher DAG's runs", describe=lambda: dag_run_glue_ids(stack))
-    assert sorted(ids) == sorted(fired)
+    assert sorted(ids) == sorted([*fired, last])  # every run that succeeded ran the DAG once
+    assert [p["run_id"] for p in event_payloads(stack, asset)] == [*fired, last]
