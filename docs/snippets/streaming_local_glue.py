@@ -1,0 +1,10 @@
+from airflow_glue_runs.local_glue import LocalGlue
+
+with LocalGlue() as glue:
+    glue.create_job("clicks-stream", command="gluestreaming", default_arguments={"--local-glue-duration": "86400"})
+    client = glue.client()
+    run_id = client.start_job_run(JobName="clicks-stream")["JobRunId"]
+    glue.set_run_state("clicks-stream", run_id, "RUNNING")  # RUNNING at once, not half a second later
+    running = client.get_job_run(JobName="clicks-stream", RunId=run_id)["JobRun"]["JobRunState"]
+    client.batch_stop_job_run(JobName="clicks-stream", JobRunIds=[run_id])  # or set_run_state(..., "STOPPING")
+    stopping = client.get_job_run(JobName="clicks-stream", RunId=run_id)["JobRun"]["JobRunState"]
