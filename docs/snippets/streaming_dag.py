@@ -14,9 +14,9 @@ with DAG(dag_id="docs_streaming", schedule=None):
         deferrable=True,
         poll_interval=30,
     )
-    stream_is_up = GlueJobRunSensor(       # e.g. in another DAG: is the stream someone started up?
+    stream_is_up = GlueJobRunSensor(       # e.g. in another DAG: is the stream up?
         task_id="stream_is_up",
-        job_name="clicks-stream",          # no run_id: the job's most recent run
+        job_name="clicks-stream",          # no run_id: the most recent run
         wait_until="running",
         poke_interval=60,
     )
