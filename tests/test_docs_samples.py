@@ -50,6 +50,7 @@ SITE_DAGS = {
     "job_result_dag.py": {"docs_job_result"},
     "job_definition_dag.py": {"docs_job_definition"},
     "asset_watcher_dag.py": {"refresh_reports"},
+    "streaming_dag.py": {"docs_streaming"},
     "migration_native.py": {"docs_migration_before", "docs_migration_after"},
 }
 
@@ -167,16 +168,23 @@ def test_the_site_dag_samples_parse_with_airflow(tmp_path: Path) -> None:
         assert {dag.dag_id for dag in bag.dags.values() if Path(dag.fileloc).name == name} == dag_ids
     define = bag.dags["docs_job_definition"]
     assert define.get_task("run_job").upstream_task_ids == {"define_job"}
+    stream = bag.dags["docs_streaming"]
+    assert (stream.get_task("start_stream").wait_until, stream.get_task("start_stream").running_for) == ("running", 300)
+    assert stream.get_task("stream_is_up").wait_until == "running"
 
 
 def test_the_testing_dag_samples_parse_with_airflow(tmp_path: Path) -> None:
     """The DAGs the fixture samples test parse, each with its one Glue task."""
-    bag = parse_dags(tmp_path, ["testing/dags/nightly_etl.py", "testing/dags/nightly_export.py"])
+    bag = parse_dags(
+        tmp_path, sorted(str(path.relative_to(SNIPPETS)) for path in (SNIPPETS / "testing" / "dags").glob("*.py"))
+    )
     assert bag.import_errors == {}
     assert {dag_id: dag.task_ids for dag_id, dag in bag.dags.items()} == {
         "nightly_etl": ["etl"],
         "nightly_export": ["export"],
+        "nightly_events": ["etl"],
     }
+    assert bag.dags["nightly_events"].get_task("etl").deferrable  # its test is about the triggerer's events
 
 
 def test_the_hook_sample_runs_against_a_local_glue(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -372,6 +380,7 @@ def test_the_fixture_samples_pass_under_pytest(tmp_path: Path, airflow_db: Path)
             "no:cacheprovider",
             "test_nightly_etl.py",
             "test_nightly_export.py",
+            "test_nightly_events.py",
         ],
         cwd=tmp_path,
         env={
@@ -384,7 +393,7 @@ def test_the_fixture_samples_pass_under_pytest(tmp_path: Path, airflow_db: Path)
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 def test_the_provider_and_the_package_metadata_point_at_the_site() -> None:

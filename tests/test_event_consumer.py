@@ -217,9 +217,17 @@ async def test_wrong_messages_cost_at_most_a_read_and_change_no_verdict(
     task = trigger_task(run_id)
     consumer = await settled(glue)
     forged = event(run_id, state="FAILED")
+    polls, finished = job_poller().polls, len(job_poller().history)
     queue.send(forged, forged, event("jr_other", job="another-job"), event(run_id, source="evil.app"), "garbage {")
     await until(lambda: consumer.stats.deleted == 5)
-    await until(lambda: not job_poller().schedule.fresh)
+    # Every hinted read asked for has been made, and every poll that started has ended (its read is counted).
+    await until(
+        lambda: (
+            not job_poller().schedule.fresh
+            and job_poller().polls - polls == len(job_poller().history) - finished
+            and job_poller().polls > polls
+        )
+    )
     assert glue_calls(glue).get("GetJobRun", 0) in (1, 2)  # one read per batch of hints that named the run
     assert (consumer.stats.hints, consumer.stats.unwatched) == (2, 1)
     assert (consumer.stats.foreign, consumer.stats.malformed) == (1, 1)
