@@ -85,6 +85,7 @@ EVENT_COLUMNS = [
     ("Glue calls/min waiting", "glue_per_min_steady", "{:.1f}"),
     ("Glue calls/min whole", "glue_per_min_whole", "{:.1f}"),
     ("Glue calls whole", "glue_calls_whole", "{:d}"),
+    ("of which at the ends", "glue_calls_ends", "{:d}"),
     ("SQS calls/min waiting", "sqs_per_min_steady", "{:.1f}"),
     ("SQS calls/min whole", "sqs_per_min_whole", "{:.1f}"),
     ("SQS calls whole", "sqs_calls_whole", "{:d}"),
@@ -96,7 +97,8 @@ EVENT_COLUMNS = [
     ("resolved", "resolved", "{:d}"),
 ]
 """The ``--events`` table: "waiting" is the steady state, "whole" the timeline from the first trigger to the last
-event; "events received" and "hints" are the consumer's counts (messages, and those naming a watched run)."""
+event, "at the ends" from the first scripted end to the last event; "events received" and "hints" are the
+consumer's counts (messages, and those naming a watched run)."""
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]] = COLUMNS) -> None:
@@ -162,7 +164,7 @@ def main() -> int:
     sizes = args.sizes or ([1000] if args.events else [1000, 5000])
     impls = args.impl or list(EVENTS_ROWS if args.events else DEFAULT_IMPLEMENTATIONS)
     steady = args.steady or (EVENTS_STEADY if args.events else 3 * args.poll_interval)
-    settle = args.settle or max(SETTLE, steady + 20)
+    settle = args.settle or (max(SETTLE, steady + 20) if args.events else SETTLE)
 
     if args.child:
         timeline = Timeline(

@@ -254,6 +254,7 @@ async def _measure(impl: str, n: int, timeline: Timeline, control: Any) -> dict[
 
         await asyncio.sleep(max(0.0, end_at - time.time()))  # the runs start to end: the local Glue's busy time
         glue_cpu_ends0 = _glue_cpu(timeline)
+        calls_at_ends = await asyncio.to_thread(control.calls)
         _, pending = await asyncio.wait(tasks, timeout=max(0.0, end_at + end_over - time.time()) + 3 * poll + 60)
         cpu_total = time.process_time() - cpu0 - (heap.cpu - heap_cpu0)
         glue_cpu_ends = _glue_cpu(timeline) - glue_cpu_ends0
@@ -304,6 +305,9 @@ async def _measure(impl: str, n: int, timeline: Timeline, control: Any) -> dict[
         "glue_per_min_steady": steady_calls["glue"] * 60 / steady,
         "glue_per_min_whole": whole_calls["glue"] * 60 / whole_s,
         "glue_calls_whole": whole_calls["glue"],
+        "glue_calls_ends": whole_calls["glue"]
+        - calls_by_service(calls_before)["glue"]
+        - calls_by_service(calls_at_ends)["glue"],
         "sqs_per_min_steady": steady_calls["sqs"] * 60 / steady,
         "sqs_per_min_whole": whole_calls["sqs"] * 60 / whole_s,
         "sqs_calls_whole": whole_calls["sqs"],
