@@ -6,8 +6,12 @@ The timeline, the same for every implementation at a given N and settle time:
    of ``--end-over`` seconds (default: one poll interval) that opens ``settle`` seconds after the triggers are
    created; the local Glue ends them on its own, so the measured process makes no call to end them.
 2. The triggers are created one at a time, as Airflow's triggerer does; the runs are read, the loop settles; the
-   steady state is measured over three poll intervals (Glue calls, RSS, tracked objects).
+   steady state is measured over ``steady`` seconds (default three poll intervals: Glue calls, RSS, tracked objects).
 3. The runs end; every trigger fires its event.
+
+Calls are counted by service over the steady state and over the whole timeline (from the first trigger created to
+the last event). An events row (:mod:`bench_events`) configures the process as a triggerer with a queue of Glue's
+events first, and reports its consumer's counters too.
 
 CPU is the process's from the first trigger created to the last event, less the harness's own ``gc.collect()``
 before each RSS reading. The stall is the worst lateness of a 10 ms ticker on the loop, leaving out the harness's
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import os
@@ -29,10 +34,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench_events import (
+    calls_by_service,
+    consumer_counts,
+    counts_since,
+    event_wakeups,
+    process_cpu_seconds,
+)
 from bench_triggers import FLOOR, make_trigger
 
 JOBS = 10
-LOGS_OPERATIONS = ("FilterLogEvents", "GetLogEvents", "DescribeLogStreams")
 LOG_LINES = json.dumps([[0, "driver", "starting\nreading input"], [1, "driver/error", "WARN something"]])
 
 
@@ -120,14 +131,42 @@ def start_budget(n: int, scale: float) -> float:
     return (10.0 + 0.006 * n) * scale
 
 
-async def child(
-    impl: str, n: int, poll: float, endpoint: str, settle: float, end_over: float, profile: str | None, scale: float
-) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class Timeline:
+    """One row's timeline (seconds) and what else the child needs beside the implementation and N."""
+
+    poll: float
+    settle: float
+    end_over: float
+    steady: float
+    endpoint: str
+    local_glue_pid: int | None = None
+    profile: str | None = None
+    scale: float = 1.0
+
+
+async def child(impl: str, n: int, timeline: Timeline) -> dict[str, Any]:
     """Measure one implementation with ``n`` waiting runs; return the figures."""
     from airflow_glue_runs.local_glue import LocalGlueControl
 
-    control = LocalGlueControl(endpoint)
+    control = LocalGlueControl(timeline.endpoint)
     os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = control.airflow_connection()
+    with event_wakeups(control, impl, f"bench-events-{os.getpid()}") as queue_url:
+        figures = await _measure(impl, n, timeline, control)
+        if queue_url is not None:
+            from airflow_glue_runs._internal.events.registry import event_consumers
+
+            await event_consumers().aclose_all()  # before its queue goes
+    figures["event_queue"] = queue_url is not None
+    return figures
+
+
+def _glue_cpu(timeline: Timeline) -> float:
+    return process_cpu_seconds(timeline.local_glue_pid) if timeline.local_glue_pid else float("nan")
+
+
+async def _measure(impl: str, n: int, timeline: Timeline, control: Any) -> dict[str, Any]:
+    poll, settle, end_over, steady = timeline.poll, timeline.settle, timeline.end_over, timeline.steady
     prefix = f"bench-{impl}-{n}-{os.getpid()}"
     jobs = [f"{prefix}-{j}" for j in range(JOBS)]
     for job in jobs:
@@ -146,7 +185,7 @@ async def child(
     fixed_mib = (heap.measure()[0] - rss_start) / 2**20
 
     # The runs, each scripted to end at a random moment of the window [end_at, end_at + end_over).
-    create_at = time.time() + start_budget(n, scale)
+    create_at = time.time() + start_budget(n, timeline.scale)
     end_at = create_at + settle
     rng = random.Random(n)
     runs: list[tuple[str, str]] = []
@@ -158,7 +197,7 @@ async def child(
         runs.append((job, run_id))
         ends[run_id] = ends_at
     if time.time() > create_at:
-        raise StartTooSlow(f"starting {n} runs took longer than {start_budget(n, scale):.0f} s")
+        raise StartTooSlow(f"starting {n} runs took longer than {start_budget(n, timeline.scale):.0f} s")
     await asyncio.sleep(create_at - time.time())
 
     rss0, objects0, _ = heap.measure()
@@ -173,7 +212,7 @@ async def child(
             return
 
     profiler = None
-    if profile:
+    if timeline.profile:
         import cProfile
 
         # The loop thread's CPU time, not wall time: on a busy machine a wall-time profile charges a function for
@@ -184,6 +223,7 @@ async def child(
         if profiler is not None:
             profiler.enable()
         cpu0, heap_cpu0, t0 = time.process_time(), heap.cpu, time.time()
+        consumer0 = consumer_counts()
         triggers, tasks = [], []
         for job, run_id in runs:  # one at a time, yielding in between, as Airflow's TriggerRunner.create_triggers does
             await asyncio.sleep(0)
@@ -194,26 +234,35 @@ async def child(
         first: dict[str, float] = {}
         if impl != FLOOR:  # the floor reads nothing
             watched = {run_id for _, run_id in runs}
-            while len(first) < n and time.time() < end_at - 3 * poll:
+            while len(first) < n and time.time() < end_at - steady:
                 await asyncio.sleep(0.5)
                 reads = await asyncio.gather(*(asyncio.to_thread(control.first_reads, job) for job in jobs))
                 first = {run_id: at for per_job in reads for run_id, at in per_job.items() if run_id in watched}
         last_first_poll = max(first.values()) - t0 if first and len(first) == n else float("nan")
 
-        # Steady state: three poll intervals with every trigger waiting.
+        # Steady state: ``steady`` seconds with every trigger waiting.
+        calls_before = await asyncio.to_thread(control.calls)
         await asyncio.to_thread(control.reset_counters)
-        await asyncio.sleep(3 * poll)
+        consumer_steady0 = consumer_counts()
+        await asyncio.sleep(steady)
         calls = await asyncio.to_thread(control.calls)
+        consumer_steady = counts_since(consumer_steady0, consumer_counts())
         rss1, objects1, full_gc_ms = heap.measure()
         steady_in_time = time.time() < end_at
         connections_used = await asyncio.to_thread(control.connections)
         cpu_waiting = time.process_time() - cpu0 - (heap.cpu - heap_cpu0)
 
+        await asyncio.sleep(max(0.0, end_at - time.time()))  # the runs start to end: the local Glue's busy time
+        glue_cpu_ends0 = _glue_cpu(timeline)
+        calls_at_ends = await asyncio.to_thread(control.calls)
         _, pending = await asyncio.wait(tasks, timeout=max(0.0, end_at + end_over - time.time()) + 3 * poll + 60)
         cpu_total = time.process_time() - cpu0 - (heap.cpu - heap_cpu0)
+        glue_cpu_ends = _glue_cpu(timeline) - glue_cpu_ends0
+        calls_after, t1 = await asyncio.to_thread(control.calls), time.time()
+        consumer_whole = counts_since(consumer0, consumer_counts())
         if profiler is not None:
             profiler.disable()
-            profiler.dump_stats(profile)
+            profiler.dump_stats(timeline.profile)
         for task in pending:
             task.cancel()
         for trigger in triggers:
@@ -222,7 +271,13 @@ async def child(
                 await cleanup()
         ticker.stop.set()
         await ticker_task
-    lags = [events[r] - ends[r] for r in events]
+    lags = sorted(events[r] - ends[r] for r in events)
+    steady_calls = calls_by_service(calls)
+    whole_calls = calls_by_service(
+        {op: calls_before.get(op, 0) + calls_after.get(op, 0) for op in {*calls_before, *calls_after}}
+    )
+    whole_s = t1 - t0
+    ends_s = (max(events.values()) if events else t1) - end_at
     return {
         "impl": impl,
         "n": n,
@@ -241,11 +296,39 @@ async def child(
         "longest_full_gc_ms": collections.longest_ms,
         "gc_objects_per_run": (objects1 - objects0) / n,
         "full_gc_ms": full_gc_ms,
-        "calls_per_poll": sum(v for k, v in calls.items() if k not in LOGS_OPERATIONS) / 3,
-        "logs_calls_per_poll": sum(v for k, v in calls.items() if k in LOGS_OPERATIONS) / 3,
+        "calls_per_poll": steady_calls["glue"] * poll / steady,
+        "logs_calls_per_poll": steady_calls["logs"] * poll / steady,
+        "steady_s": steady,
+        "whole_s": whole_s,
+        "steady_calls": steady_calls,
+        "whole_calls": whole_calls,
+        "glue_per_min_steady": steady_calls["glue"] * 60 / steady,
+        "glue_per_min_whole": whole_calls["glue"] * 60 / whole_s,
+        "glue_calls_whole": whole_calls["glue"],
+        "glue_calls_ends": whole_calls["glue"]
+        - calls_by_service(calls_before)["glue"]
+        - calls_by_service(calls_at_ends)["glue"],
+        "sqs_per_min_steady": steady_calls["sqs"] * 60 / steady,
+        "sqs_per_min_whole": whole_calls["sqs"] * 60 / whole_s,
+        "sqs_calls_whole": whole_calls["sqs"],
+        "consumer_steady": consumer_steady,
+        "consumer_whole": consumer_whole,
+        "events_received": consumer_whole["messages"],
+        "hints": consumer_whole["hints"],
+        "reads_every_s": _reads_every(poll),
+        "local_glue_cpu_pct_ends": glue_cpu_ends * 100 / ends_s if ends_s > 0 else float("nan"),
         "tcp_connections": connections_used,
         "median_lag_s": statistics.median(lags) if lags else float("nan"),
         "max_lag_s": max(lags) if lags else float("nan"),
+        "p90_lag_s": lags[int(0.9 * (len(lags) - 1))] if lags else float("nan"),
         "resolved": len(events),
         "valid": steady_in_time and len(events) == n,
     }
+
+
+def _reads_every(poll: float) -> float:
+    """Return the seconds between a waiting run's reads: the poll interval, or the safety net while events flow."""
+    from airflow_glue_runs._internal.events.registry import event_consumers
+
+    settings = event_consumers().settings
+    return poll if settings.queue_url is None else max(poll, settings.safety_interval)

@@ -13,11 +13,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from bench_events import EVENT_IMPLEMENTATIONS
 
 FLOOR = "floor"
-IMPLEMENTATIONS = (FLOOR, "airflow-glue-runs", "amazon", "airflow-glue-runs+logs", "amazon+verbose")
+IMPLEMENTATIONS = (
+    FLOOR,
+    "airflow-glue-runs",
+    "amazon",
+    "airflow-glue-runs+logs",
+    "amazon+verbose",
+    *EVENT_IMPLEMENTATIONS,
+)
 """The ``+logs`` rows forward the runs' CloudWatch lines: ``forward_logs=True`` beside the Amazon provider's
-``verbose=True``. Not run by default (``--impl`` names them)."""
+``verbose=True``; the ``+events`` rows run this project's trigger in a process configured for Glue's events
+(:mod:`bench_events`). Not run by default (``--impl`` names them; ``--events`` runs the events comparison)."""
 DEFAULT_IMPLEMENTATIONS = IMPLEMENTATIONS[:3]
 
 

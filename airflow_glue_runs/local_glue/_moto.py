@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from airflow_glue_runs.local_glue._logs import DEFAULT_LOG_GROUP, LogScript
+from airflow_glue_runs.local_glue._moto_speedups import speed_up_moto
 from airflow_glue_runs.local_glue._rules import (
     _ACTIVE,
     _FINAL,
@@ -40,6 +41,7 @@ def moto_app() -> Callable[..., Iterable[bytes]]:
     """Return moto's WSGI application for every service (the local Glue answers Glue calls in front of it)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    speed_up_moto()
     app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
     return app
 
