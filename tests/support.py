@@ -124,3 +124,16 @@ def s3_client(glue: Any) -> Any:
 def job_writes(glue: Any) -> dict[str, int]:
     """The write calls (:data:`JOB_WRITES`) the local Glue answered since its counters were reset."""
     return {name: count for name, count in glue.calls().items() if name in JOB_WRITES}
+
+
+class FakeClock:
+    """A clock for run timelines that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

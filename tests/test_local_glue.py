@@ -20,24 +20,12 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
+from support import FakeClock
 
 from airflow_glue_runs.local_glue import FAULT_KINDS, JOB_RUN_STATES, LocalGlue, LocalGlueControl
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 FINAL = {"STOPPED", "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR", "EXPIRED"}
-
-
-class FakeClock:
-    """A clock for run timelines that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

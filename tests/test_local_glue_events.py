@@ -18,22 +18,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import SAFETY, aws_client
+from support import SAFETY, FakeClock, aws_client
 
 from airflow_glue_runs.local_glue import EVENT_PATTERN, LocalGlue, local_glue_process
-
-
-class FakeClock:
-    """A clock for run timelines that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

@@ -9,22 +9,12 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from support import aws_client
+from support import FakeClock, aws_client
 
 from airflow_glue_runs.local_glue import LocalGlue
 from airflow_glue_runs.local_glue._logs import EVENT_BYTES
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
-
-
-class FakeClock:
-    """A clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(scope="module")
