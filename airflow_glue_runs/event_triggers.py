@@ -136,12 +136,7 @@ class GlueJobRunEndedTrigger(BaseEventTrigger):
     @property
     def client_key(self) -> ClientKey:
         """Return the key of the shared client (and job feed) this trigger uses."""
-        return ClientKey.of(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            botocore_config=self.botocore_config,
-        )
+        return ClientKey.of_connection(self)
 
     @property
     def position_key(self) -> str:

@@ -180,12 +180,7 @@ class GlueJobRunTrigger(BaseTrigger):
     @property
     def client_key(self) -> ClientKey:
         """Return the key of the shared client this trigger uses."""
-        return ClientKey.of(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            verify=self.verify,
-            botocore_config=self.botocore_config,
-        )
+        return ClientKey.of_connection(self)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Watch the run through the shared poller and yield one event when the wait is over."""

@@ -70,6 +70,16 @@ class ClientKey:
         config = json.dumps(botocore_config, sort_keys=True) if botocore_config else None
         return cls(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify, botocore_config=config)
 
+    @classmethod
+    def of_connection(cls, owner: Any) -> ClientKey:
+        """Build the key of an object with ``aws_conn_id``, ``region_name``, ``verify``, ``botocore_config``."""
+        return cls.of(
+            aws_conn_id=owner.aws_conn_id,
+            region_name=owner.region_name,
+            verify=owner.verify,
+            botocore_config=owner.botocore_config,
+        )
+
     def make_hook(self) -> GlueJobRunHook:
         """Return a (not yet connected) hook for these parameters; cheap, no I/O."""
         from airflow_glue_runs.hooks import GlueJobRunHook
